@@ -1,0 +1,7 @@
+#!/bin/sh
+# KUnit suites built into the test kernel. They run before init; the host parses the
+# console with tools/testing/kunit/kunit.py parse.  Nothing to do in userspace.
+# PINPAGE-VM: KIND=kunit
+# PINPAGE-VM: APPEND="kunit.enable=1"
+# PINPAGE-VM: KUNIT_SUITES="usercopy"
+# PINPAGE-VM: TIMEOUT=600
