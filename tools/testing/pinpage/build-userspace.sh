@@ -49,7 +49,7 @@ for t in $UPSTREAM_MM $OUR_MM; do cp "$out/mm/$t" "$root/tests/mm/"; done
 for f in "$PINPAGE_DIR"/guest/*.c; do
 	[ -f "$f" ] || continue
 	n=$(basename "$f" .c)
-	gcc -O2 -Wall -static -isystem "$obj/usr/include" -o "$root/tests/$n" "$f" -luring -laio -lnuma -lpthread >> "$log" 2>&1 ||
+	gcc -O2 -Wall -static -isystem "$obj/usr/include" -I "$TREE" -o "$root/tests/$n" "$f" -luring -laio -lnuma -lpthread >> "$log" 2>&1 ||
 		die "building guest/$n.c failed; see $log"
 done
 chmod +x "$root/init" "$root"/groups/*.sh

@@ -14,7 +14,7 @@ start=$(date +%s)
 "$PINPAGE_DIR/assemble.sh" || exit 1
 src=$TREE
 [ "${flavour#stock-}" != "$flavour" ] && src=$BASE_TREE
-"$PINPAGE_DIR/build-kernel.sh" "${flavour#stock-}" "$src" "$B/obj-$flavour" || exit 1
+"$PINPAGE_DIR/build-kernel.sh" "$flavour" "$src" "$B/obj-$flavour" || exit 1
 "$PINPAGE_DIR/build-userspace.sh" "$B/obj-$flavour" || exit 1
 built=$(date +%s)
 

@@ -21,7 +21,7 @@ cp -a "$BASE_TREE" "$dev" || die "copy failed"
 G() { git -C "$dev" -c user.name=pinpage -c user.email=pinpage@localhost "$@"; }
 G init -q
 say "committing the pristine base (takes a minute)"
-G add -A . && G commit -q -m "base: Debian $BASE_PKG $BASE_VERSION (pristine)" || die "git commit of the base failed"
+G add -A -f . && G commit -q -m "base: Debian $BASE_PKG $BASE_VERSION (pristine)" || die "git commit of the base failed"
 G tag pinpage-base
 for p in $(series); do
 	G am -q --keep-cr "$TOP/patches/$p" || { G am --abort; die "git am of patches/$p failed"; }
@@ -30,5 +30,5 @@ for f in $(overlay_files); do
 	mkdir -p "$dev/$(dirname "$f")"
 	cp "$TOP/$f" "$dev/$f"
 done
-G add -A . && G commit -q --allow-empty -m "pinpage: new files (overlay)"
+G add -A -f . && G commit -q --allow-empty -m "pinpage: new files (overlay)"
 say "$dev: $(series | wc -l) patches + overlay on pinpage-base; git -C $dev log --oneline pinpage-base.."

@@ -21,8 +21,10 @@ if [ -s "$tmp/dirty-base" ]; then
 	die "uncommitted changes to upstream files above: commit them into their patch first (git commit --fixup=<commit>; git rebase -i --autosquash pinpage-base)"
 fi
 
-# Overlay: every file in the work tree that the base does not have.
-G ls-files -c -o --exclude-standard | LC_ALL=C sort > "$tmp/now"
+# Overlay: every file in the work tree that the base does not have.  (Debian's
+# top-level .gitignore ignores everything, so untracked files are listed without
+# it, less editor and patch leftovers.)
+G ls-files -c -o | grep -Ev '(~|\.orig|\.rej|\.swp|\.o)$' | LC_ALL=C sort -u > "$tmp/now"
 LC_ALL=C comm -13 "$tmp/base" "$tmp/now" > "$tmp/new"
 n=0
 while read -r f; do

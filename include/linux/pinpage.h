@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pinpage: migration of pages that are pinned long term by known owners.
+ *
+ * A subsystem that keeps pages pinned for a long time (a driver's DMA buffer, an
+ * io_uring registered buffer, an AIO ring) embeds a struct pinpage_owner and pins
+ * through pinpage_pin_user_pages() or records its pins with pinpage_add().  When the
+ * VM wants such a page moved (compaction, CMA, memory offline, NUMA), it asks every
+ * owner of the page to step aside, moves the page and hands every owner the new page.
+ *
+ * See Documentation/mm/pinpage.rst.
+ */
+#ifndef _LINUX_PINPAGE_H
+#define _LINUX_PINPAGE_H
+
+#include <linux/atomic.h>
+#include <linux/jump_label.h>
+#include <linux/list.h>
+#include <linux/migrate_mode.h>
+#include <linux/mm_types.h>
+
+struct pinpage_owner;
+
+/* The owner's isolate callback completes in bounded time (see pinpage_ops.flags). */
+#define PINPAGE_BOUNDED_ISOLATE		BIT(0)
+
+/**
+ * struct pinpage_ops - callbacks of a pin owner
+ * @name: short name of the owner kind, shown in debugfs and tracepoints.
+ * @flags: %PINPAGE_BOUNDED_ISOLATE if @isolate never waits for long (for
+ *	example, the owner can always stop its own DMA).  Only such owners may
+ *	keep pins in ZONE_MOVABLE or CMA; the pins of other owners are moved out
+ *	of those before they are taken, as for any FOLL_LONGTERM pin.
+ * @isolate: asked before the VM migrates @folio, of which the owner holds
+ *	pins.  The owner stops new use of the folio and makes sure that no DMA
+ *	or CPU access through its pins is in flight, then returns 0; until
+ *	@migrate or @putback it must neither use the folio nor add or drop pins
+ *	on it.  Called with @folio locked, in process context.  In
+ *	%MIGRATE_ASYNC mode it must not sleep: return -EAGAIN if busy.  In the
+ *	sync modes it may sleep, but only for a bounded time, and it must not
+ *	wait for anything that may itself wait for a folio lock (the VM may hold
+ *	other folios locked and unmapped): prefer a trylock and -EAGAIN.  Return
+ *	-EAGAIN for "busy, try again later", any other errno to refuse this
+ *	migration.  The VM then calls @putback on the owners already isolated.
+ * @migrate: the folio's contents have been copied to @dst and the pins moved
+ *	to it; the owner repoints every reference it holds from @src (or its
+ *	pages) to @dst (the page at the same index).  Both folios are locked.
+ *	May not fail and may not sleep.
+ * @putback: the migration of @folio is over: the owner resumes using
+ *	@folio, which is the new folio after a successful migration and the
+ *	untouched old one after a failure.  Called once for each successful
+ *	@isolate, with @folio locked.  May not fail.
+ */
+struct pinpage_ops {
+	const char *name;
+	unsigned int flags;
+	int (*isolate)(struct pinpage_owner *owner, struct folio *folio,
+		       enum migrate_mode mode);
+	void (*migrate)(struct pinpage_owner *owner, struct folio *src,
+			struct folio *dst);
+	void (*putback)(struct pinpage_owner *owner, struct folio *folio);
+};
+
+/**
+ * struct pinpage_owner - a holder of long-term pins, embedded in its object
+ * @ops: the owner's callbacks.
+ * @nr_pins: pins recorded for this owner, over all folios.
+ * @busy: migrations currently calling into this owner; pinpage_owner_destroy()
+ *	waits for it to drop to zero.
+ * @list: entry on the list of live owners (debugfs), under pinpage_owners_lock.
+ *
+ * Initialise with pinpage_owner_init() before the first pin and tear down with
+ * pinpage_owner_destroy() after the last one is dropped.  Must be at least
+ * 8-byte aligned (it is, when embedded in any structure with a pointer).
+ */
+struct pinpage_owner {
+	const struct pinpage_ops *ops;
+	atomic_long_t nr_pins;
+	atomic_t busy;
+	struct list_head list;
+};
+
+#ifdef CONFIG_PINPAGE
+
+void pinpage_owner_init(struct pinpage_owner *owner,
+			const struct pinpage_ops *ops);
+void pinpage_owner_destroy(struct pinpage_owner *owner);
+int pinpage_add(struct pinpage_owner *owner, struct folio *folio,
+		unsigned int count);
+void pinpage_drop(struct pinpage_owner *owner, struct folio *folio,
+		  unsigned int count);
+long pinpage_pin_user_pages(struct pinpage_owner *owner, unsigned long start,
+			    unsigned long nr_pages, unsigned int gup_flags,
+			    struct page **pages);
+void pinpage_unpin_user_pages(struct pinpage_owner *owner,
+			      struct page **pages, unsigned long nr_pages,
+			      bool make_dirty);
+
+DECLARE_STATIC_KEY_FALSE(pinpage_in_use);
+bool __pinpage_folio_isolated(struct folio *folio);
+
+/*
+ * For the rmap code: may this pinned anonymous folio lose PageAnonExclusive
+ * while it is unmapped for migration?  Yes when pinpage isolated all its
+ * owners; the migration's reference count check then catches any other pin.
+ */
+static inline bool pinpage_folio_isolated(struct folio *folio)
+{
+	return static_branch_unlikely(&pinpage_in_use) &&
+	       __pinpage_folio_isolated(folio);
+}
+
+#else /* !CONFIG_PINPAGE */
+
+#include <linux/mm.h>
+
+static inline void pinpage_owner_init(struct pinpage_owner *owner,
+				      const struct pinpage_ops *ops)
+{
+	owner->ops = ops;
+}
+
+static inline void pinpage_owner_destroy(struct pinpage_owner *owner)
+{
+}
+
+static inline int pinpage_add(struct pinpage_owner *owner,
+			      struct folio *folio, unsigned int count)
+{
+	return 0;
+}
+
+static inline void pinpage_drop(struct pinpage_owner *owner,
+				struct folio *folio, unsigned int count)
+{
+}
+
+static inline long pinpage_pin_user_pages(struct pinpage_owner *owner,
+					  unsigned long start,
+					  unsigned long nr_pages,
+					  unsigned int gup_flags,
+					  struct page **pages)
+{
+	return pin_user_pages_fast(start, nr_pages, gup_flags | FOLL_LONGTERM,
+				   pages);
+}
+
+static inline void pinpage_unpin_user_pages(struct pinpage_owner *owner,
+					    struct page **pages,
+					    unsigned long nr_pages,
+					    bool make_dirty)
+{
+	unpin_user_pages_dirty_lock(pages, nr_pages, make_dirty);
+}
+
+static inline bool pinpage_folio_isolated(struct folio *folio)
+{
+	return false;
+}
+
+#endif /* CONFIG_PINPAGE */
+#endif /* _LINUX_PINPAGE_H */

@@ -1,0 +1,883 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinpage: owner records for long-term pins, and the owner side of migration.
+ *
+ * Every folio that carries pins taken through the owner API has an entry in
+ * pinpage_xa, indexed by the folio's PFN.  The entry is either the owner itself
+ * (one owner holding one pin: the common case, which costs no allocation) or a
+ * tagged pointer to a struct pinpage_node holding a record (owner, count) per
+ * owner.  Folios without owned pins have no entry and cost nothing.
+ *
+ * Lock order:
+ *   folio lock (migration holds src and dst locked)
+ *     owner's own isolation lock (a trylock inside ->isolate, never waited on)
+ *       pinpage_xa.xa_lock
+ *   pinpage_owners_lock (mutex): owner init/destroy and debugfs only.
+ *
+ * No callback runs under xa_lock.  Entries and nodes are changed only under
+ * xa_lock; lockless readers (the compaction hint, debugfs) use RCU and may see
+ * a count that is a moment old, which only makes a hint wrong, never a
+ * migration: migration decides under xa_lock with the folio locked.
+ */
+#define pr_fmt(fmt) "pinpage: " fmt
+
+#include <linux/debugfs.h>
+#include <linux/jump_label.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/pinpage.h>
+#include <linux/rcupdate.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/sysctl.h>
+#include <linux/vmstat.h>
+#include <linux/wait_bit.h>
+#include <linux/xarray.h>
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/pinpage.h>
+
+#include "internal.h"
+
+/**
+ * struct pinpage_rec - pins of one owner on one folio
+ * @owner: the owner.
+ * @count: pins it holds on the folio (each page pinned once counts once).
+ * @isolated: @owner agreed to the migration in progress (->isolate returned 0).
+ */
+struct pinpage_rec {
+	struct pinpage_owner *owner;
+	unsigned int count;
+	bool isolated;
+};
+
+/**
+ * struct pinpage_node - the owner list of a folio that needs more than a pointer
+ * @rcu: frees the node after lockless readers are done.
+ * @nr: records in use, @rec[0..nr-1].
+ * @size: records allocated.
+ * @migrating: owners are being isolated or are isolated for a migration.
+ * @changed: records were added or dropped while @migrating.
+ * @dst_pfn: PFN of the migration target, whose xarray slot is reserved.
+ * @rec: the records.
+ *
+ * All fields are protected by pinpage_xa.xa_lock; @migrating and @dst_pfn are
+ * only set and cleared by the migration that holds the folio lock.
+ */
+struct pinpage_node {
+	struct rcu_head rcu;
+	unsigned short nr;
+	unsigned short size;
+	bool migrating;
+	bool changed;
+	unsigned long dst_pfn;
+	struct pinpage_rec rec[] __counted_by(size);
+};
+
+#define PINPAGE_NODE_TAG	4UL
+
+static DEFINE_XARRAY(pinpage_xa);
+DEFINE_STATIC_KEY_FALSE(pinpage_in_use);
+static int sysctl_pinpage_migrate __read_mostly = 1;
+static LIST_HEAD(pinpage_owners);
+static DEFINE_MUTEX(pinpage_owners_lock);
+static atomic_long_t pinpage_nr_folios;
+static atomic_long_t pinpage_nr_nodes;
+
+/* ------------------------------------------------------------------------ */
+/* Entries                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static bool entry_is_node(void *entry)
+{
+	return (unsigned long)entry & PINPAGE_NODE_TAG;
+}
+
+static struct pinpage_node *entry_node(void *entry)
+{
+	return (void *)((unsigned long)entry & ~PINPAGE_NODE_TAG);
+}
+
+static void *node_entry(struct pinpage_node *node)
+{
+	return (void *)((unsigned long)node | PINPAGE_NODE_TAG);
+}
+
+static struct pinpage_node *node_alloc(unsigned int size, gfp_t gfp)
+{
+	struct pinpage_node *node;
+
+	node = kzalloc(struct_size(node, rec, size), gfp);
+	if (node) {
+		node->size = size;
+		atomic_long_inc(&pinpage_nr_nodes);
+	}
+	return node;
+}
+
+static void node_free(struct pinpage_node *node)
+{
+	atomic_long_dec(&pinpage_nr_nodes);
+	kfree_rcu(node, rcu);
+}
+
+static struct pinpage_rec *node_find(struct pinpage_node *node,
+				     struct pinpage_owner *owner)
+{
+	unsigned int i;
+
+	for (i = 0; i < node->nr; i++)
+		if (node->rec[i].owner == owner)
+			return &node->rec[i];
+	return NULL;
+}
+
+/* The entry at @xas, with a slot reserved for a migration read as empty. */
+static void *slot_load(struct xa_state *xas)
+{
+	void *entry = xas_load(xas);
+
+	return xa_is_zero(entry) ? NULL : entry;
+}
+
+/* Pins recorded on the folio behind @entry. */
+static unsigned long entry_pins(void *entry)
+{
+	struct pinpage_node *node;
+	unsigned long pins = 0;
+	unsigned int i, nr;
+
+	if (!entry)
+		return 0;
+	if (!entry_is_node(entry))
+		return 1;
+	node = entry_node(entry);
+	nr = min(READ_ONCE(node->nr), node->size);
+	for (i = 0; i < nr; i++)
+		pins += READ_ONCE(node->rec[i].count);
+	return pins;
+}
+
+/* References that @pins pins hold on @folio, as try_grab_folio() takes them. */
+static unsigned long pins_to_refs(struct folio *folio, unsigned long pins)
+{
+	return folio_test_large(folio) ? pins : pins * GUP_PIN_COUNTING_BIAS;
+}
+
+/*
+ * Replace the entry at @xas (currently @old) by @new.  Only a store into an
+ * empty slot can need memory; the caller retries after xas_nomem().
+ */
+static void entry_replace(struct xa_state *xas, void *old, void *new)
+{
+	xas_store(xas, new);
+	if (xas_error(xas))
+		return;
+	if (!old && new)
+		atomic_long_inc(&pinpage_nr_folios);
+	else if (old && !new)
+		atomic_long_dec(&pinpage_nr_folios);
+	if (entry_is_node(old) && (!new || entry_node(new) != entry_node(old)))
+		node_free(entry_node(old));
+}
+
+/* Store the smallest form of the node entry @entry at @xas. */
+static void node_shrink(struct xa_state *xas, void *entry)
+{
+	struct pinpage_node *node = entry_node(entry);
+
+	if (!node->nr)
+		entry_replace(xas, entry, NULL);
+	else if (node->nr == 1 && node->rec[0].count == 1)
+		entry_replace(xas, entry, node->rec[0].owner);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Records                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Add @count pins of @owner to the entry at @xas.  Returns 0, or -ENOMEM when
+ * a node of *@size records must be allocated without the lock first.
+ */
+static int __pinpage_add(struct xa_state *xas, struct pinpage_owner *owner,
+			 unsigned int count, struct pinpage_node **spare,
+			 unsigned int *size)
+{
+	void *old = slot_load(xas);
+	struct pinpage_node *node = entry_is_node(old) ? entry_node(old) : NULL;
+	struct pinpage_node *new;
+	struct pinpage_rec *rec;
+
+	if (!old && count == 1) {
+		entry_replace(xas, NULL, owner);
+		return 0;
+	}
+	if (node) {
+		rec = node_find(node, owner);
+		if (node->migrating)
+			node->changed = true;
+		if (rec) {
+			VM_WARN_ON_ONCE(rec->isolated);
+			rec->count += count;
+			return 0;
+		}
+	}
+	/* A new record: build a larger node. */
+	*size = node ? node->nr + 1 : (old ? 2 : 1);
+	if (!*spare || (*spare)->size < *size)
+		return -ENOMEM;
+	new = *spare;
+	*spare = NULL;
+	if (node) {
+		memcpy(new->rec, node->rec, node->nr * sizeof(node->rec[0]));
+		new->nr = node->nr;
+		new->migrating = node->migrating;
+		new->changed = node->changed;
+		new->dst_pfn = node->dst_pfn;
+	} else if (old) {
+		new->rec[0] = (struct pinpage_rec){ .owner = old, .count = 1 };
+		new->nr = 1;
+		if (old == owner) {
+			new->rec[0].count += count;
+			goto store;
+		}
+	}
+	new->rec[new->nr++] = (struct pinpage_rec){ .owner = owner, .count = count };
+store:
+	entry_replace(xas, old, node_entry(new));
+	return 0;
+}
+
+/**
+ * pinpage_add() - record pins of an owner on a folio
+ * @owner: the owner, initialised with pinpage_owner_init().
+ * @folio: the folio; the caller already holds the @count pins.
+ * @count: pins taken (one per page pinned).
+ *
+ * Context: process context; may sleep to allocate memory.
+ * Return: 0, or -ENOMEM (nothing recorded: the pins stay unowned, so the folio
+ * is not migratable, as without pinpage).
+ */
+int pinpage_add(struct pinpage_owner *owner, struct folio *folio,
+		unsigned int count)
+{
+	XA_STATE(xas, &pinpage_xa, folio_pfn(folio));
+	struct pinpage_node *spare = NULL;
+	unsigned int size = 0;
+	int ret;
+
+	if (WARN_ON_ONCE(!count || !owner->ops))
+		return -EINVAL;
+	for (;;) {
+		xas_lock(&xas);
+		ret = __pinpage_add(&xas, owner, count, &spare, &size);
+		xas_unlock(&xas);
+		if (ret == -ENOMEM) {
+			/* A larger node is needed: allocate it unlocked. */
+			if (spare)
+				node_free(spare);
+			spare = node_alloc(size, GFP_KERNEL);
+			if (!spare)
+				return -ENOMEM;
+			xas_reset(&xas);
+			continue;
+		}
+		if (!xas_nomem(&xas, GFP_KERNEL))
+			break;
+	}
+	if (spare)
+		node_free(spare);
+	ret = xas_error(&xas);
+	if (!ret) {
+		atomic_long_add(count, &owner->nr_pins);
+		trace_pinpage_add(folio, owner, count);
+	}
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pinpage_add);
+
+static void __pinpage_drop(struct xa_state *xas, struct pinpage_owner *owner,
+			   unsigned int count)
+{
+	void *old = slot_load(xas);
+	struct pinpage_node *node;
+	struct pinpage_rec *rec;
+
+	if (old == owner && count == 1) {
+		entry_replace(xas, old, NULL);
+		return;
+	}
+	node = entry_is_node(old) ? entry_node(old) : NULL;
+	rec = node ? node_find(node, owner) : NULL;
+	if (WARN_ONCE(!rec || rec->count < count,
+		      "dropping %u pins that %s does not hold\n", count,
+		      owner->ops->name))
+		return;
+	if (node->migrating) {
+		VM_WARN_ON_ONCE(rec->isolated);
+		node->changed = true;
+	}
+	rec->count -= count;
+	if (rec->count)
+		return;
+	/* Lockless readers only sum counts, so an in-place move is fine. */
+	*rec = node->rec[node->nr - 1];
+	WRITE_ONCE(node->nr, node->nr - 1);
+	/* A migrating node stays, even empty: the migration ends it. */
+	if (!node->migrating)
+		node_shrink(xas, old);
+}
+
+/**
+ * pinpage_drop() - forget pins of an owner on a folio
+ * @owner: the owner.
+ * @folio: the folio; the caller still holds the pins and drops them after.
+ * @count: pins to forget, as given to pinpage_add().
+ *
+ * Must not be called while @owner is isolated for @folio (between a successful
+ * ->isolate() and ->putback()); the owner's isolation excludes it.
+ *
+ * Context: any context that may take a spinlock.
+ */
+void pinpage_drop(struct pinpage_owner *owner, struct folio *folio,
+		  unsigned int count)
+{
+	XA_STATE(xas, &pinpage_xa, folio_pfn(folio));
+
+	xas_lock(&xas);
+	__pinpage_drop(&xas, owner, count);
+	xas_unlock(&xas);
+	atomic_long_sub(count, &owner->nr_pins);
+	trace_pinpage_drop(folio, owner, count);
+}
+EXPORT_SYMBOL_GPL(pinpage_drop);
+
+/* Record @nr pinned pages, one record update per run of pages in one folio. */
+int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
+		      unsigned long nr)
+{
+	unsigned long i, j;
+	int ret;
+
+	for (i = 0; i < nr; i = j) {
+		struct folio *folio = page_folio(pages[i]);
+
+		for (j = i + 1; j < nr && page_folio(pages[j]) == folio; j++)
+			;
+		if (is_zero_folio(folio))
+			continue;	/* never pinned, see try_grab_folio() */
+		ret = pinpage_add(owner, folio, j - i);
+		if (ret) {
+			pinpage_drop_pages(owner, pages, i);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void pinpage_drop_pages(struct pinpage_owner *owner, struct page **pages,
+			unsigned long nr)
+{
+	unsigned long i, j;
+
+	for (i = 0; i < nr; i = j) {
+		struct folio *folio = page_folio(pages[i]);
+
+		for (j = i + 1; j < nr && page_folio(pages[j]) == folio; j++)
+			;
+		if (!is_zero_folio(folio))
+			pinpage_drop(owner, folio, j - i);
+	}
+}
+
+/**
+ * pinpage_unpin_user_pages() - drop owned pins taken by pinpage_pin_user_pages()
+ * @owner: the owner that pinned the pages.
+ * @pages: the pages, as pinpage_pin_user_pages() returned them, or as the
+ *	owner's ->migrate() callbacks updated them since.
+ * @nr_pages: number of pages.
+ * @make_dirty: mark the pages dirty first, as unpin_user_pages_dirty_lock().
+ *
+ * Context: process context, and not while @owner is isolated for any of the
+ * pages (the owner's own lock orders this against its ->isolate()).
+ */
+void pinpage_unpin_user_pages(struct pinpage_owner *owner,
+			      struct page **pages, unsigned long nr_pages,
+			      bool make_dirty)
+{
+	pinpage_drop_pages(owner, pages, nr_pages);
+	unpin_user_pages_dirty_lock(pages, nr_pages, make_dirty);
+}
+EXPORT_SYMBOL_GPL(pinpage_unpin_user_pages);
+
+/* ------------------------------------------------------------------------ */
+/* Owners                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * pinpage_owner_init() - make an object a pin owner
+ * @owner: the struct pinpage_owner embedded in the object.
+ * @ops: its callbacks; must stay valid until pinpage_owner_destroy().
+ *
+ * Context: process context; may sleep.
+ */
+void pinpage_owner_init(struct pinpage_owner *owner,
+			const struct pinpage_ops *ops)
+{
+	owner->ops = ops;
+	atomic_long_set(&owner->nr_pins, 0);
+	atomic_set(&owner->busy, 0);
+	static_branch_enable(&pinpage_in_use);
+	mutex_lock(&pinpage_owners_lock);
+	list_add_tail(&owner->list, &pinpage_owners);
+	mutex_unlock(&pinpage_owners_lock);
+}
+EXPORT_SYMBOL_GPL(pinpage_owner_init);
+
+/**
+ * pinpage_owner_destroy() - end an owner's life
+ * @owner: the owner, which must have dropped all its pins.
+ *
+ * Waits until no migration is still calling into @owner.
+ *
+ * Context: process context; may sleep.
+ */
+void pinpage_owner_destroy(struct pinpage_owner *owner)
+{
+	WARN_ONCE(atomic_long_read(&owner->nr_pins),
+		  "%s destroyed with %ld pins recorded\n", owner->ops->name,
+		  atomic_long_read(&owner->nr_pins));
+	wait_var_event(&owner->busy, !atomic_read(&owner->busy));
+	mutex_lock(&pinpage_owners_lock);
+	list_del(&owner->list);
+	mutex_unlock(&pinpage_owners_lock);
+}
+EXPORT_SYMBOL_GPL(pinpage_owner_destroy);
+
+static void owner_put(struct pinpage_owner *owner)
+{
+	if (atomic_dec_and_test(&owner->busy))
+		wake_up_var(&owner->busy);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Migration                                                                */
+/* ------------------------------------------------------------------------ */
+
+static bool pinpage_enabled(void)
+{
+	return READ_ONCE(sysctl_pinpage_migrate);
+}
+
+/* Whether pinpage_pin_user_pages() may leave @owner's pins in MOVABLE/CMA. */
+bool pinpage_may_stay_movable(struct pinpage_owner *owner)
+{
+	return pinpage_enabled() &&
+	       (owner->ops->flags & PINPAGE_BOUNDED_ISOLATE);
+}
+
+/* Pins on @folio that no record explains (0 when all are owned). */
+static long unowned_pins(struct folio *folio, unsigned long owned)
+{
+	long extra;
+
+	if (folio_test_large(folio))
+		return atomic_read(&folio->_pincount) - (long)owned;
+	extra = folio_ref_count(folio) - folio_expected_ref_count(folio) - 1 -
+		(long)(owned * GUP_PIN_COUNTING_BIAS);
+	return extra >= (long)GUP_PIN_COUNTING_BIAS ? 1 : 0;
+}
+
+bool __pinpage_folio_movable(struct folio *folio)
+{
+	unsigned long owned;
+
+	if (!pinpage_enabled())
+		return false;
+	rcu_read_lock();
+	owned = entry_pins(xa_load(&pinpage_xa, folio_pfn(folio)));
+	rcu_read_unlock();
+	return owned && !unowned_pins(folio, owned);
+}
+
+bool __pinpage_folio_isolated(struct folio *folio)
+{
+	void *entry;
+	bool ret;
+
+	rcu_read_lock();
+	entry = xa_load(&pinpage_xa, folio_pfn(folio));
+	ret = entry_is_node(entry) && READ_ONCE(entry_node(entry)->migrating);
+	rcu_read_unlock();
+	return ret;
+}
+
+static bool node_all_bounded(struct pinpage_node *node)
+{
+	unsigned int i;
+
+	for (i = 0; i < node->nr; i++)
+		if (!(node->rec[i].owner->ops->flags & PINPAGE_BOUNDED_ISOLATE))
+			return false;
+	return true;
+}
+
+bool __pinpage_folio_needs_pinnable(struct folio *folio)
+{
+	struct pinpage_owner *owner;
+	void *entry;
+	bool ret;
+
+	rcu_read_lock();
+	entry = xa_load(&pinpage_xa, folio_pfn(folio));
+	owner = entry;
+	ret = entry && (entry_is_node(entry) ?
+			!node_all_bounded(entry_node(entry)) :
+			!(owner->ops->flags & PINPAGE_BOUNDED_ISOLATE));
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
+ * Start migrating @folio to @dst, under xa_lock: check that every pin on
+ * @folio is owned, reserve @dst's slot for the records, and turn the entry into
+ * a node that can carry the migration state.  Returns 1 when the owners must
+ * now be isolated, 0 when @folio has no owned pins, or a negative errno.
+ */
+static int isolate_begin(struct xa_state *xas, struct folio *folio,
+			 struct folio *dst)
+{
+	void *entry = slot_load(xas), *cur;
+	struct pinpage_node *node;
+
+	if (!entry)
+		return 0;
+	if (unowned_pins(folio, entry_pins(entry))) {
+		count_vm_event(PINPAGE_UNOWNED_SKIPPED);
+		trace_pinpage_unowned(folio);
+		return -EBUSY;
+	}
+	node = entry_is_node(entry) ? entry_node(entry) : NULL;
+	if (WARN_ON_ONCE(node && node->migrating))
+		return -EBUSY;
+	/* Pins of owners that may not bound ->isolate() stay out of MOVABLE/CMA. */
+	if (node ? !node_all_bounded(node) :
+	    !(((struct pinpage_owner *)entry)->ops->flags & PINPAGE_BOUNDED_ISOLATE))
+		if (!folio_is_longterm_pinnable(dst))
+			return -EBUSY;
+	if (!node) {
+		node = node_alloc(1, GFP_NOWAIT | __GFP_NOWARN);
+		if (!node)
+			return -EAGAIN;
+		node->rec[0] = (struct pinpage_rec){ .owner = entry, .count = 1 };
+		node->nr = 1;
+	}
+	cur = __xa_cmpxchg(&pinpage_xa, folio_pfn(dst), NULL, XA_ZERO_ENTRY,
+			   GFP_NOWAIT | __GFP_NOWARN);
+	if (cur) {
+		/* A free page with records would be a leak of ours. */
+		WARN_ON_ONCE(!xa_is_err(cur));
+		if (!entry_is_node(entry))
+			node_free(node);
+		return xa_is_err(cur) ? -EAGAIN : -EBUSY;
+	}
+	node->migrating = true;
+	node->changed = false;
+	node->dst_pfn = folio_pfn(dst);
+	if (!entry_is_node(entry)) {
+		xas_reset(xas);
+		xas_store(xas, node_entry(node));	/* replaces: no allocation */
+	}
+	return 1;
+}
+
+/*
+ * Put back the owners of @folio isolated for a migration, and end it: with
+ * @failed, @folio is the untouched source; otherwise it is the new folio.
+ */
+static void putback_owners(struct folio *folio, bool failed)
+{
+	XA_STATE(xas, &pinpage_xa, folio_pfn(folio));
+	struct pinpage_owner *owner;
+	struct pinpage_node *node;
+	struct pinpage_rec *rec;
+	void *entry;
+	unsigned int i;
+
+	for (;;) {
+		xas_lock(&xas);
+		xas_reset(&xas);
+		entry = slot_load(&xas);
+		if (WARN_ON_ONCE(!entry_is_node(entry))) {
+			xas_unlock(&xas);
+			return;
+		}
+		node = entry_node(entry);
+		for (i = 0, rec = NULL; i < node->nr && !rec; i++)
+			if (node->rec[i].isolated)
+				rec = &node->rec[i];
+		if (!rec)
+			break;
+		rec->isolated = false;
+		owner = rec->owner;
+		xas_unlock(&xas);
+		owner->ops->putback(owner, folio);
+		trace_pinpage_putback(folio, owner, failed);
+		owner_put(owner);
+	}
+	/* Still under xa_lock: the migration is over. */
+	if (failed)
+		__xa_cmpxchg(&pinpage_xa, node->dst_pfn, XA_ZERO_ENTRY, NULL, 0);
+	node->migrating = false;
+	node->changed = false;
+	node->dst_pfn = 0;
+	xas_reset(&xas);
+	node_shrink(&xas, entry);
+	xas_unlock(&xas);
+	if (failed)
+		count_vm_event(PINPAGE_FAILED);
+}
+
+/**
+ * __pinpage_isolate_folio() - ask every owner of @folio to step aside
+ * @folio: the folio about to be unmapped for migration (locked, isolated).
+ * @dst: the folio it will be copied to (locked).
+ * @mode: the migration mode, passed to ->isolate().
+ *
+ * Return: 0 if @folio has no owned pins (migration goes on as without pinpage),
+ * 1 if every owner is isolated (__pinpage_putback_folio() must follow), or a
+ * negative errno: -EAGAIN to retry later, -EBUSY if some pin is not owned or
+ * an owner refused.
+ */
+int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
+			    enum migrate_mode mode)
+{
+	XA_STATE(xas, &pinpage_xa, folio_pfn(folio));
+	struct pinpage_owner *owner;
+	struct pinpage_node *node;
+	struct pinpage_rec *rec;
+	bool changed = false;
+	unsigned int i;
+	int ret;
+
+	if (!pinpage_enabled())
+		return 0;
+	xas_lock(&xas);
+	ret = isolate_begin(&xas, folio, dst);
+	xas_unlock(&xas);
+	if (ret <= 0)
+		return ret;
+
+	for (i = 0; ; i++) {
+		xas_lock(&xas);
+		xas_reset(&xas);
+		/* The node stays while migrating, even if all records go. */
+		node = entry_node(slot_load(&xas));
+		changed = node->changed;
+		if (changed || i >= node->nr) {
+			xas_unlock(&xas);
+			break;
+		}
+		owner = node->rec[i].owner;
+		atomic_inc(&owner->busy);
+		xas_unlock(&xas);
+
+		ret = owner->ops->isolate(owner, folio, mode);
+		trace_pinpage_isolate(folio, owner, ret);
+		if (ret) {
+			count_vm_event(PINPAGE_ISOLATE_REFUSED);
+			owner_put(owner);
+			break;
+		}
+		count_vm_event(PINPAGE_ISOLATE);
+		xas_lock(&xas);
+		xas_reset(&xas);
+		rec = node_find(entry_node(slot_load(&xas)), owner);
+		if (rec)
+			rec->isolated = true;
+		xas_unlock(&xas);
+		if (!rec) {
+			/* Dropped its record before ->isolate(): undo it alone. */
+			owner->ops->putback(owner, folio);
+			owner_put(owner);
+			changed = true;
+			break;
+		}
+	}
+	if (ret || changed) {
+		putback_owners(folio, true);
+		return ret == -EAGAIN || !ret ? -EAGAIN : -EBUSY;
+	}
+	return 1;
+}
+
+/**
+ * __pinpage_migration_refs() - references on @folio held by isolated owners
+ * @folio: a folio being migrated, locked by the caller.
+ *
+ * Return: the references that the owned pins hold, which the migration's
+ * reference count check must expect; 0 when pinpage has not isolated @folio;
+ * or %PINPAGE_REFS_STALE, which no reference count matches, when the records
+ * changed after the owners were isolated.
+ */
+int __pinpage_migration_refs(struct folio *folio)
+{
+	struct pinpage_node *node;
+	void *entry;
+	int ret = 0;
+	unsigned int i;
+
+	xa_lock(&pinpage_xa);
+	entry = xa_load(&pinpage_xa, folio_pfn(folio));
+	node = entry_is_node(entry) ? entry_node(entry) : NULL;
+	if (node && node->migrating) {
+		ret = pins_to_refs(folio, entry_pins(entry));
+		for (i = 0; i < node->nr; i++)
+			if (!node->rec[i].isolated)
+				node->changed = true;
+		if (node->changed)
+			ret = PINPAGE_REFS_STALE;
+	}
+	xa_unlock(&pinpage_xa);
+	return ret;
+}
+
+/**
+ * __pinpage_migrate_folio() - move owned pins and records from @src to @dst
+ * @src: the old folio, unmapped, its contents copied to @dst (locked).
+ * @dst: the new folio, not mapped yet (locked).
+ *
+ * Called after the reference count of @src was checked against
+ * __pinpage_migration_refs().  Moves the pin references and every record to
+ * @dst and lets each owner repoint to it.  The owners stay isolated until
+ * __pinpage_putback_folio(@dst).
+ */
+void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
+{
+	XA_STATE(xas, &pinpage_xa, folio_pfn(src));
+	struct pinpage_node *node;
+	unsigned long pins, refs;
+	void *entry, *cur;
+	unsigned int i;
+
+	xas_lock(&xas);
+	entry = slot_load(&xas);
+	node = entry_is_node(entry) ? entry_node(entry) : NULL;
+	if (!node || !node->migrating) {
+		xas_unlock(&xas);
+		return;
+	}
+	VM_WARN_ON_ONCE_FOLIO(node->changed || node->dst_pfn != folio_pfn(dst), src);
+	pins = entry_pins(entry);
+	refs = pins_to_refs(src, pins);
+	folio_ref_add(dst, refs);
+	folio_ref_sub(src, refs);
+	if (folio_test_large(src)) {
+		atomic_add(pins, &dst->_pincount);
+		atomic_sub(pins, &src->_pincount);
+	}
+	xas_store(&xas, NULL);
+	cur = __xa_store(&pinpage_xa, folio_pfn(dst), entry, 0);
+	WARN_ON_ONCE(xa_is_err(cur));	/* the slot was reserved */
+	xas_unlock(&xas);
+
+	/*
+	 * The count check passed with every owner isolated, so nobody can
+	 * add or drop records now; RCU only guards against owners that break
+	 * that rule.
+	 */
+	rcu_read_lock();
+	for (i = 0; i < node->nr; i++)
+		node->rec[i].owner->ops->migrate(node->rec[i].owner, src, dst);
+	rcu_read_unlock();
+	count_vm_event(PINPAGE_MIGRATED);
+	trace_pinpage_migrate(src, dst, pins, node->nr);
+}
+
+/**
+ * __pinpage_putback_folio() - let the isolated owners of @folio resume
+ * @folio: the new folio after a successful migration, or the untouched old one.
+ * @failed: the migration did not happen.
+ *
+ * Does nothing when pinpage did not isolate @folio.  Caller holds the folio lock.
+ */
+void __pinpage_putback_folio(struct folio *folio, bool failed)
+{
+	if (__pinpage_folio_isolated(folio))
+		putback_owners(folio, failed);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Interfaces: sysctl and debugfs                                           */
+/* ------------------------------------------------------------------------ */
+
+static struct ctl_table pinpage_sysctl[] = {
+	{
+		.procname	= "pinpage_migrate",
+		.data		= &sysctl_pinpage_migrate,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+};
+
+static int owners_show(struct seq_file *m, void *v)
+{
+	struct pinpage_owner *owner;
+
+	seq_puts(m, "# owner kind bounded pins\n");
+	mutex_lock(&pinpage_owners_lock);
+	list_for_each_entry(owner, &pinpage_owners, list)
+		seq_printf(m, "%p %s %d %ld\n", owner, owner->ops->name,
+			   !!(owner->ops->flags & PINPAGE_BOUNDED_ISOLATE),
+			   atomic_long_read(&owner->nr_pins));
+	mutex_unlock(&pinpage_owners_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(owners);
+
+static int stats_show(struct seq_file *m, void *v)
+{
+	XA_STATE(xas, &pinpage_xa, 0);
+	unsigned long leaves = 0, pins = 0, folios = 0;
+	struct xa_node *last = NULL;
+	void *entry;
+
+	rcu_read_lock();
+	xas_for_each(&xas, entry, ULONG_MAX) {
+		if (xas_retry(&xas, entry) || xa_is_zero(entry))
+			continue;
+		folios++;
+		pins += entry_pins(entry);
+		if (xas.xa_node != last) {
+			leaves++;
+			last = xas.xa_node;
+		}
+	}
+	rcu_read_unlock();
+	seq_printf(m, "migrate_enabled %d\n", pinpage_enabled());
+	seq_printf(m, "owned_folios %lu\n", folios);
+	seq_printf(m, "owned_pins %lu\n", pins);
+	seq_printf(m, "nodes %ld\n", atomic_long_read(&pinpage_nr_nodes));
+	seq_printf(m, "xarray_leaves %lu\n", leaves);
+	seq_printf(m, "bytes %lu\n", leaves * sizeof(struct xa_node) +
+		   atomic_long_read(&pinpage_nr_nodes) *
+		   kmalloc_size_roundup(struct_size_t(struct pinpage_node, rec, 2)));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(stats);
+
+static int __init pinpage_init(void)
+{
+	struct dentry *dir;
+
+	register_sysctl_init("vm", pinpage_sysctl);
+	dir = debugfs_create_dir("pinpage", NULL);
+	debugfs_create_file("owners", 0400, dir, NULL, &owners_fops);
+	debugfs_create_file("stats", 0400, dir, NULL, &stats_fops);
+	return 0;
+}
+late_initcall(pinpage_init);

@@ -1,0 +1,1437 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinpage: migration of pages held by owned long-term pins.
+ *
+ * A page pinned long-term through a registered pinpage owner stays
+ * migratable: the VM asks every owner to isolate, moves the folio, calls each
+ * owner's ->migrate() so it repoints to the new page and finally puts the
+ * owners back.  Pins taken without an owner keep the upstream behaviour and
+ * make the page unmigratable.
+ *
+ * The test drives test owners through /sys/kernel/debug/gup_test
+ * (PIN_OWNED_TEST_*) and checks:
+ *
+ *  - pinpage_migrate.owned_pin_migrates: an owned pin is migrated by
+ *    compaction, by a CMA allocation of the whole CMA area (bounded owner),
+ *    by offlining the memory block (bounded owner) and by move_pages(2),
+ *    with small pages and, where it makes sense, THPs.  After migration the
+ *    pin is still held, the owner's pages (PIN_OWNED_TEST_PFNS) are exactly
+ *    the pages the process maps (/proc/self/pagemap), the owner got a
+ *    ->migrate() per moved folio, every isolation was put back and both the
+ *    process's and the owner's view of the memory hold the original data.
+ *  - pinpage.nested_owners: two owners pin the same pages; both are repointed.
+ *  - pinpage.refusing_owner: one of two owners refuses isolation; nothing
+ *    moves and the other owner is put back.
+ *  - pinpage.unowned_pin: an additional unowned long-term pin keeps the pages
+ *    in place (pinpage_unowned_skipped).
+ *  - pinpage.switch_off: vm.pinpage_migrate=0 restores the stock behaviour.
+ *  - pinpage.bad_input: argument checking of the PIN_OWNED_TEST ioctls.
+ *
+ * Needs root, debugfs, CONFIG_GUP_TEST and CONFIG_PINPAGE; parts need a second
+ * NUMA node, THP, a CMA area (cma=) and ZONE_MOVABLE memory (movablecore=) and
+ * are skipped without them.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/types.h>
+
+#include "../../../../mm/gup_test.h"
+#include "../kselftest_harness.h"
+#include "vm_util.h"
+
+#ifndef PIN_OWNED_TEST_START
+#define PIN_OWNED_TEST_START	_IOW('g', 10, struct pin_owned_test)
+#define PIN_OWNED_TEST_STOP	_IOW('g', 11, struct pin_owned_test)
+#define PIN_OWNED_TEST_READ	_IOW('g', 12, struct pin_owned_test)
+#define PIN_OWNED_TEST_PFNS	_IOW('g', 13, struct pin_owned_test)
+#define PIN_OWNED_TEST_CONFIG	_IOW('g', 14, struct pin_owned_test)
+#define PIN_OWNED_TEST_STATUS	_IOWR('g', 15, struct pin_owned_test)
+#define PIN_OWNED_TEST_MAX_OWNERS	4
+#define PIN_OWNED_TEST_FLAG_BOUNDED	0x100
+#define PIN_OWNED_TEST_FLAG_REFUSE	0x200
+struct pin_owned_test {
+	__u64 addr;
+	__u64 size;
+	__u32 owner;
+	__u32 flags;
+	__u64 nr_pages;
+	__u64 nr_isolate;
+	__u64 nr_refused;
+	__u64 nr_migrate;
+	__u64 nr_putback;
+};
+#endif
+
+#ifndef MPOL_MF_MOVE
+#define MPOL_MF_MOVE		(1 << 1)
+#endif
+
+#define GUP_TEST_PATH		"/sys/kernel/debug/gup_test"
+#define PINPAGE_SYSCTL		"/proc/sys/vm/pinpage_migrate"
+#define COMPACT_PATH		"/proc/sys/vm/compact_memory"
+#define THP_ENABLED_PATH	"/sys/kernel/mm/transparent_hugepage/enabled"
+#define CMA_DEBUGFS		"/sys/kernel/debug/cma"
+#define MEMORY_SYSFS		"/sys/devices/system/memory"
+#define NODE_SYSFS		"/sys/devices/system/node"
+#define PINPAGE_STATS		"/sys/kernel/debug/pinpage/stats"
+
+#define NR_SMALL_PAGES		64
+#define NR_THPS			2
+#define NR_OWNERS		PIN_OWNED_TEST_MAX_OWNERS
+#define MAX_NODES		1024
+#define OFFLINE_TIMEOUT		20	/* seconds */
+#define KPF_THP			22
+#define STATUS_UNSET		(-100000)	/* move_pages() status not written */
+
+enum pp_trigger {
+	PP_COMPACT,
+	PP_CMA,
+	PP_OFFLINE,
+	PP_MOVE_PAGES,
+};
+
+static const char * const pp_trigger_names[] = {
+	[PP_COMPACT]	= "compaction",
+	[PP_CMA]	= "CMA allocation",
+	[PP_OFFLINE]	= "memory offline",
+	[PP_MOVE_PAGES]	= "move_pages",
+};
+
+enum {
+	VS_ISOLATE,
+	VS_REFUSED,
+	VS_MIGRATED,
+	VS_FAILED,
+	VS_UNOWNED,
+	VS_NR,
+};
+
+static const char * const vs_names[VS_NR] = {
+	[VS_ISOLATE]	= "pinpage_isolate",
+	[VS_REFUSED]	= "pinpage_isolate_refused",
+	[VS_MIGRATED]	= "pinpage_migrated",
+	[VS_FAILED]	= "pinpage_failed",
+	[VS_UNOWNED]	= "pinpage_unowned_skipped",
+};
+
+struct pp_vmstat {
+	long long v[VS_NR];		/* -1: counter not present */
+};
+
+/* Everything a test sets up, so that teardown can undo it. */
+struct pp_ctx {
+	int gup_fd;
+	int pagemap_fd;
+	int kpageflags_fd;		/* -1 if unavailable */
+	size_t pagesize;
+	size_t folio_size;		/* pagesize or PMD size */
+	size_t size;			/* bytes under test */
+	unsigned long nr_pages;
+	unsigned long nr_folios;
+	char *map;			/* mmap()ed region containing buf */
+	size_t map_size;
+	char *buf;			/* the range the owners pin */
+	char *pattern;			/* expected contents of buf */
+	char *readbuf;			/* owner's view (PIN_OWNED_TEST_READ) */
+	uint64_t *old_pfns;		/* pagemap PFNs after pinning */
+	uint64_t *pfns;			/* pagemap PFNs now */
+	uint64_t *owner_pfns;		/* PIN_OWNED_TEST_PFNS result */
+	bool *must_move;		/* trigger guarantees this page moves */
+	uint64_t forbid_lo, forbid_hi;	/* no page may be here afterwards */
+	void **mp_pages;		/* move_pages() arguments, per folio */
+	int *mp_nodes;
+	int *mp_status;
+	unsigned int owners;		/* bitmask of started owners */
+	bool unbounded;			/* some owner did not declare BOUNDED */
+	bool unowned;			/* PIN_LONGTERM_TEST session active */
+	bool restore_migrate;
+	char saved_migrate[16];
+	char saved_thp[16];		/* THP "enabled" to restore, or "" */
+	char cma_dir[300];
+	unsigned long cma_allocated;	/* pages allocated through debugfs */
+	long offline_block;		/* memory block to online again, or -1 */
+};
+
+/* --- small file helpers --- */
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t ret;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	ret = read(fd, buf, len - 1);
+	if (ret < 0)
+		ret = -errno;
+	close(fd);
+	if (ret < 0)
+		return ret;
+	buf[ret] = '\0';
+	while (ret && (buf[ret - 1] == '\n' || buf[ret - 1] == ' '))
+		buf[--ret] = '\0';
+	return ret;
+}
+
+static int write_file(const char *path, const char *val)
+{
+	size_t len = strlen(val);
+	ssize_t ret;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, val, len);
+	if (ret < 0)
+		ret = -errno;
+	close(fd);
+	if (ret < 0)
+		return ret;
+	return (size_t)ret == len ? 0 : -EIO;
+}
+
+static int read_ulong(const char *path, int base, unsigned long *val)
+{
+	char buf[64], *end;
+	int ret;
+
+	ret = read_file(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	errno = 0;
+	*val = strtoul(buf, &end, base);
+	if (errno || end == buf)
+		return -EINVAL;
+	return 0;
+}
+
+static int write_ulong(const char *path, unsigned long val)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lu", val);
+	return write_file(path, buf);
+}
+
+static void on_alarm(int sig)
+{
+}
+
+/* A write that is interrupted (EINTR) after @secs seconds instead of hanging. */
+static int write_file_timeout(const char *path, const char *val, unsigned int secs)
+{
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
+	int ret;
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;		/* no SA_RESTART */
+	if (sigaction(SIGALRM, &sa, &old))
+		return -errno;
+	alarm(secs);
+	ret = write_file(path, val);
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	return ret;
+}
+
+static void vmstat_read(struct pp_vmstat *vs)
+{
+	char name[64];
+	long long val;
+	FILE *f;
+	int i;
+
+	for (i = 0; i < VS_NR; i++)
+		vs->v[i] = -1;
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return;
+	while (fscanf(f, "%63s %lld", name, &val) == 2)
+		for (i = 0; i < VS_NR; i++)
+			if (!strcmp(name, vs_names[i]))
+				vs->v[i] = val;
+	fclose(f);
+}
+
+static long long vmstat_delta(const struct pp_vmstat *a, const struct pp_vmstat *b, int i)
+{
+	if (a->v[i] < 0 || b->v[i] < 0)
+		return -1;
+	return b->v[i] - a->v[i];
+}
+
+static void vmstat_log(struct __test_metadata *_metadata, const struct pp_vmstat *a,
+		       const struct pp_vmstat *b)
+{
+	TH_LOG("vmstat deltas: isolate %lld refused %lld migrated %lld failed %lld unowned_skipped %lld",
+	       vmstat_delta(a, b, VS_ISOLATE), vmstat_delta(a, b, VS_REFUSED),
+	       vmstat_delta(a, b, VS_MIGRATED), vmstat_delta(a, b, VS_FAILED),
+	       vmstat_delta(a, b, VS_UNOWNED));
+}
+
+/* Log pinpage's debugfs statistics (owned folios, record memory), if present. */
+static void pinpage_stats_log(struct __test_metadata *_metadata)
+{
+	char line[256];
+	FILE *f;
+
+	f = fopen(PINPAGE_STATS, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		TH_LOG("pinpage stats: %s", line);
+	}
+	fclose(f);
+}
+
+/* --- gup_test owner ioctls: 0 or -errno --- */
+
+static int owned_ioctl(struct pp_ctx *c, unsigned long cmd, unsigned int owner,
+		       uint64_t addr, uint64_t size, unsigned int flags)
+{
+	struct pin_owned_test args = {
+		.addr = addr,
+		.size = size,
+		.owner = owner,
+		.flags = flags,
+	};
+
+	return ioctl(c->gup_fd, cmd, &args) ? -errno : 0;
+}
+
+static int owner_start(struct pp_ctx *c, unsigned int owner, unsigned int flags)
+{
+	int ret;
+
+	ret = owned_ioctl(c, PIN_OWNED_TEST_START, owner, (uintptr_t)c->buf, c->size,
+			  PIN_LONGTERM_TEST_FLAG_USE_WRITE | flags);
+	if (!ret) {
+		c->owners |= 1u << owner;
+		c->unbounded |= !(flags & PIN_OWNED_TEST_FLAG_BOUNDED);
+	}
+	return ret;
+}
+
+static int owner_config(struct pp_ctx *c, unsigned int owner, unsigned int flags)
+{
+	return owned_ioctl(c, PIN_OWNED_TEST_CONFIG, owner, 0, 0, flags);
+}
+
+static int owner_pfns(struct pp_ctx *c, unsigned int owner)
+{
+	return owned_ioctl(c, PIN_OWNED_TEST_PFNS, owner, (uintptr_t)c->owner_pfns, 0, 0);
+}
+
+static int owner_read(struct pp_ctx *c, unsigned int owner)
+{
+	memset(c->readbuf, 0, c->size);
+	return owned_ioctl(c, PIN_OWNED_TEST_READ, owner, (uintptr_t)c->readbuf, 0, 0);
+}
+
+static int owner_status(struct pp_ctx *c, unsigned int owner, struct pin_owned_test *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->owner = owner;
+	return ioctl(c->gup_fd, PIN_OWNED_TEST_STATUS, st) ? -errno : 0;
+}
+
+static int owners_status(struct pp_ctx *c, unsigned int owners, struct pin_owned_test *st)
+{
+	unsigned int o;
+	int ret;
+
+	for (o = 0; o < NR_OWNERS; o++) {
+		if (!(owners & (1u << o)))
+			continue;
+		ret = owner_status(c, o, &st[o]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int unowned_start(struct pp_ctx *c)
+{
+	struct pin_longterm_test args = {
+		.addr = (uintptr_t)c->buf,
+		.size = c->size,
+		.flags = PIN_LONGTERM_TEST_FLAG_USE_WRITE,
+	};
+
+	if (ioctl(c->gup_fd, PIN_LONGTERM_TEST_START, &args))
+		return -errno;
+	c->unowned = true;
+	return 0;
+}
+
+static int unowned_read(struct pp_ctx *c)
+{
+	__u64 addr = (uintptr_t)c->readbuf;
+
+	memset(c->readbuf, 0, c->size);
+	return ioctl(c->gup_fd, PIN_LONGTERM_TEST_READ, &addr) ? -errno : 0;
+}
+
+static int unowned_stop(struct pp_ctx *c)
+{
+	if (!c->unowned)
+		return 0;
+	c->unowned = false;
+	return ioctl(c->gup_fd, PIN_LONGTERM_TEST_STOP) ? -errno : 0;
+}
+
+/* --- the buffer under test --- */
+
+static int pagemap_pfns(struct pp_ctx *c, uint64_t *pfns)
+{
+	off_t off = (uintptr_t)c->buf / c->pagesize * sizeof(uint64_t);
+	size_t len = c->nr_pages * sizeof(uint64_t);
+	unsigned long i;
+
+	if (pread(c->pagemap_fd, pfns, len, off) != (ssize_t)len)
+		return -EIO;
+	for (i = 0; i < c->nr_pages; i++) {
+		if (!(pfns[i] & PM_PRESENT))
+			return -ENOENT;
+		pfns[i] = PAGEMAP_PFN(pfns[i]);
+	}
+	return 0;
+}
+
+/* Index of the first differing page, or -1. */
+static long first_page_diff(struct pp_ctx *c, const char *a, const char *b)
+{
+	unsigned long i;
+
+	for (i = 0; i < c->nr_pages; i++)
+		if (memcmp(a + i * c->pagesize, b + i * c->pagesize, c->pagesize))
+			return i;
+	return -1;
+}
+
+/* Index of the first differing PFN, or -1. */
+static long first_pfn_diff(struct pp_ctx *c, const uint64_t *a, const uint64_t *b)
+{
+	unsigned long i;
+
+	for (i = 0; i < c->nr_pages; i++)
+		if (a[i] != b[i])
+			return i;
+	return -1;
+}
+
+static void fill_pattern(struct pp_ctx *c)
+{
+	size_t words = c->pagesize / sizeof(uint64_t);
+	unsigned long i;
+	size_t j;
+
+	for (i = 0; i < c->nr_pages; i++) {
+		uint64_t *p = (uint64_t *)(c->pattern + i * c->pagesize);
+
+		for (j = 0; j < words; j++)
+			p[j] = 0x70696e7000000000ULL ^ ((uint64_t)i << 20) ^ j;
+	}
+}
+
+static bool buffer_is_thp(struct pp_ctx *c)
+{
+	unsigned long i;
+	uint64_t flags;
+
+	if (c->kpageflags_fd < 0)
+		return check_huge_anon(c->buf, c->nr_folios, c->folio_size);
+	if (pagemap_pfns(c, c->pfns))
+		return false;
+	for (i = 0; i < c->nr_pages; i++) {
+		if (pread(c->kpageflags_fd, &flags, sizeof(flags),
+			  c->pfns[i] * sizeof(flags)) != sizeof(flags))
+			return false;
+		if (!(flags & (1ULL << KPF_THP)))
+			return false;
+	}
+	return true;
+}
+
+/* Make THP available for MADV_HUGEPAGE regions; teardown restores it. */
+static int thp_enable(struct pp_ctx *c)
+{
+	char buf[128], *lb, *rb;
+	int ret;
+
+	ret = read_file(THP_ENABLED_PATH, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	lb = strchr(buf, '[');
+	rb = lb ? strchr(lb, ']') : NULL;
+	if (!rb)
+		return -EINVAL;
+	*rb = '\0';
+	if (strcmp(lb + 1, "never"))
+		return 0;
+	ret = write_file(THP_ENABLED_PATH, "madvise");
+	if (!ret)
+		snprintf(c->saved_thp, sizeof(c->saved_thp), "%s", lb + 1);
+	return ret;
+}
+
+static int alloc_arrays(struct pp_ctx *c)
+{
+	c->pattern = malloc(c->size);
+	c->readbuf = malloc(c->size);
+	c->old_pfns = calloc(c->nr_pages, sizeof(uint64_t));
+	c->pfns = calloc(c->nr_pages, sizeof(uint64_t));
+	c->owner_pfns = calloc(c->nr_pages, sizeof(uint64_t));
+	c->must_move = calloc(c->nr_pages, sizeof(bool));
+	c->mp_pages = calloc(c->nr_folios, sizeof(void *));
+	c->mp_nodes = calloc(c->nr_folios, sizeof(int));
+	c->mp_status = calloc(c->nr_folios, sizeof(int));
+	if (!c->pattern || !c->readbuf || !c->old_pfns || !c->pfns || !c->owner_pfns ||
+	    !c->must_move || !c->mp_pages || !c->mp_nodes || !c->mp_status)
+		return -ENOMEM;
+	/* Fault these in now, not from the pages prepared for the buffer. */
+	memset(c->readbuf, 0, c->size);
+	fill_pattern(c);
+	return 0;
+}
+
+static int map_buffer(struct pp_ctx *c, bool thp)
+{
+	uintptr_t start;
+	char *aligned;
+
+	c->map_size = thp ? c->size + c->folio_size : c->size;
+	c->map = mmap(NULL, c->map_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c->map == MAP_FAILED) {
+		c->map = NULL;
+		return -errno;
+	}
+	c->buf = c->map;
+	if (thp) {
+		start = (uintptr_t)c->map;
+		aligned = (char *)((start + c->folio_size - 1) & ~(c->folio_size - 1));
+		/* Trim the slack so that the VMA is exactly the aligned buffer. */
+		if (aligned != c->map)
+			munmap(c->map, aligned - c->map);
+		if (aligned + c->size != c->map + c->map_size)
+			munmap(aligned + c->size, c->map + c->map_size - (aligned + c->size));
+		c->map = c->buf = aligned;
+		c->map_size = c->size;
+	}
+	return madvise(c->buf, c->size, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) ? -errno : 0;
+}
+
+static void cma_path(struct pp_ctx *c, const char *file, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s", c->cma_dir, file);
+}
+
+/* Find the CMA debugfs directory, preferring the cma= area "reserved". */
+static bool cma_find(struct pp_ctx *c)
+{
+	char path[512];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(c->cma_dir, sizeof(c->cma_dir), CMA_DEBUGFS "/reserved");
+	cma_path(c, "base_pfn", path, sizeof(path));
+	if (!access(path, R_OK))
+		return true;
+	c->cma_dir[0] = '\0';
+	dir = opendir(CMA_DEBUGFS);
+	if (!dir)
+		return false;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(c->cma_dir, sizeof(c->cma_dir), CMA_DEBUGFS "/%s", d->d_name);
+		cma_path(c, "base_pfn", path, sizeof(path));
+		if (!access(path, R_OK))
+			break;
+		c->cma_dir[0] = '\0';
+	}
+	closedir(dir);
+	return c->cma_dir[0];
+}
+
+static int cma_range(struct pp_ctx *c, unsigned long *base, unsigned long *count)
+{
+	char path[512];
+	int ret;
+
+	if (!c->cma_dir[0] && !cma_find(c))
+		return -ENOENT;
+	cma_path(c, "base_pfn", path, sizeof(path));
+	ret = read_ulong(path, 10, base);
+	if (ret)
+		return ret;
+	cma_path(c, "count", path, sizeof(path));
+	return read_ulong(path, 10, count);
+}
+
+static int cma_alloc_pages(struct pp_ctx *c, unsigned long nr)
+{
+	char path[512];
+	int ret;
+
+	cma_path(c, "alloc", path, sizeof(path));
+	ret = write_ulong(path, nr);
+	if (!ret)
+		c->cma_allocated += nr;
+	return ret;
+}
+
+static int cma_free_all(struct pp_ctx *c)
+{
+	char path[512];
+	int ret;
+
+	if (!c->cma_allocated)
+		return 0;
+	cma_path(c, "free", path, sizeof(path));
+	ret = write_ulong(path, c->cma_allocated);
+	if (!ret)
+		c->cma_allocated = 0;
+	return ret;
+}
+
+/*
+ * Best effort to get the buffer into the CMA area: CMA pages freed on this
+ * CPU end up on its movable per-cpu free list, where the next anonymous
+ * faults on this CPU pick them up.
+ */
+static void cma_prime(struct pp_ctx *c)
+{
+	if (cma_alloc_pages(c, 4 * c->nr_pages))
+		return;
+	cma_free_all(c);
+}
+
+/* Map the buffer, optionally steer it into CMA, and fill it with the pattern. */
+static int setup_buffer(struct __test_metadata *_metadata, struct pp_ctx *c, bool thp,
+			bool want_cma)
+{
+	cpu_set_t old_cpus, one_cpu;
+	bool pinned_cpu = false;
+	int cpu;
+
+	if (thp) {
+		c->folio_size = read_pmd_pagesize();
+		if (!c->folio_size)
+			SKIP(return 1, "THP not supported");
+		if (thp_enable(c))
+			SKIP(return 1, "cannot enable THP in " THP_ENABLED_PATH);
+		c->size = NR_THPS * c->folio_size;
+	} else {
+		c->folio_size = c->pagesize;
+		c->size = NR_SMALL_PAGES * c->pagesize;
+	}
+	c->nr_pages = c->size / c->pagesize;
+	c->nr_folios = c->size / c->folio_size;
+	ASSERT_EQ(0, alloc_arrays(c));
+	ASSERT_EQ(0, map_buffer(c, thp));
+
+	if (want_cma) {
+		if (!cma_find(c))
+			SKIP(return 1, "no CMA area in " CMA_DEBUGFS " (boot with cma=)");
+		cpu = sched_getcpu();
+		CPU_ZERO(&one_cpu);
+		if (cpu >= 0 && !sched_getaffinity(0, sizeof(old_cpus), &old_cpus)) {
+			CPU_SET(cpu, &one_cpu);
+			pinned_cpu = !sched_setaffinity(0, sizeof(one_cpu), &one_cpu);
+		}
+		cma_prime(c);
+	}
+	memcpy(c->buf, c->pattern, c->size);
+	if (pinned_cpu)
+		sched_setaffinity(0, sizeof(old_cpus), &old_cpus);
+
+	if (thp && !buffer_is_thp(c))
+		SKIP(return 1, "could not get THPs for the buffer");
+	return 0;
+}
+
+/* --- move_pages(2) --- */
+
+static long sys_move_pages(unsigned long count, void **pages, const int *nodes, int *status,
+			   int flags)
+{
+	return syscall(__NR_move_pages, 0, count, pages, nodes, status, flags);
+}
+
+/* Parse a node list such as "0-1,3" into @mem. */
+static void parse_node_list(const char *s, bool *mem)
+{
+	long a, b, n;
+	char *end;
+
+	while (*s) {
+		a = strtol(s, &end, 10);
+		if (end == s)
+			return;
+		b = a;
+		if (*end == '-') {
+			s = end + 1;
+			b = strtol(s, &end, 10);
+			if (end == s)
+				return;
+		}
+		for (n = a; n <= b && n >= 0 && n < MAX_NODES; n++)
+			mem[n] = true;
+		s = end;
+		if (*s != ',')
+			return;
+		s++;
+	}
+}
+
+/* First node with memory other than @node, or -1. */
+static int other_mem_node(const bool *mem, int node)
+{
+	int i, n;
+
+	for (i = 1; i < MAX_NODES; i++) {
+		n = (node + i) % MAX_NODES;
+		if (mem[n])
+			return n;
+	}
+	return -1;
+}
+
+/*
+ * Fill the move_pages() arguments: one address per folio, each to be moved to
+ * a node other than its current one.  -ENODEV if there is no such node.
+ */
+static int prepare_move(struct pp_ctx *c)
+{
+	static bool mem[MAX_NODES];
+	char list[1024];
+	unsigned long i;
+	long ret;
+
+	memset(mem, 0, sizeof(mem));
+	if (read_file(NODE_SYSFS "/has_memory", list, sizeof(list)) < 0 &&
+	    read_file(NODE_SYSFS "/online", list, sizeof(list)) < 0)
+		return -ENODEV;
+	parse_node_list(list, mem);
+
+	for (i = 0; i < c->nr_folios; i++)
+		c->mp_pages[i] = c->buf + i * c->folio_size;
+	ret = sys_move_pages(c->nr_folios, c->mp_pages, NULL, c->mp_status, 0);
+	if (ret)
+		return ret < 0 ? -errno : -EIO;
+	for (i = 0; i < c->nr_folios; i++) {
+		if (c->mp_status[i] < 0)
+			return c->mp_status[i];
+		c->mp_nodes[i] = other_mem_node(mem, c->mp_status[i]);
+		if (c->mp_nodes[i] < 0)
+			return -ENODEV;
+	}
+	return 0;
+}
+
+/* Returns move_pages()'s return value; errno is valid if it is -1. */
+static long move_buffer(struct pp_ctx *c)
+{
+	unsigned long i;
+
+	for (i = 0; i < c->nr_folios; i++)
+		c->mp_status[i] = STATUS_UNSET;
+	return sys_move_pages(c->nr_folios, c->mp_pages, c->mp_nodes, c->mp_status,
+			      MPOL_MF_MOVE);
+}
+
+static int prepare_move_or_skip(struct __test_metadata *_metadata, struct pp_ctx *c)
+{
+	int ret = prepare_move(c);
+
+	if (ret == -ENODEV)
+		SKIP(return 1, "needs a second NUMA node with memory");
+	ASSERT_EQ(0, ret) TH_LOG("querying nodes with move_pages() failed: %s",
+				  strerror(-ret));
+	return 0;
+}
+
+/* --- migration triggers: 0 done, 1 skipped --- */
+
+static int trigger_compaction(struct __test_metadata *_metadata, struct pp_ctx *c)
+{
+	int ret = write_file(COMPACT_PATH, "1");
+
+	if (ret == -ENOENT)
+		SKIP(return 1, "no " COMPACT_PATH " (CONFIG_COMPACTION=n)");
+	ASSERT_EQ(0, ret) TH_LOG("writing " COMPACT_PATH ": %s", strerror(-ret));
+	/* Compaction moves what it likes; the checks afterwards cover any move. */
+	return 0;
+}
+
+/* Allocate every free page of the CMA area through debugfs. */
+static int cma_alloc_all(struct __test_metadata *_metadata, struct pp_ctx *c)
+{
+	unsigned long chunk;
+	char path[512];
+	int i, try, ret;
+
+	cma_path(c, "maxchunk", path, sizeof(path));
+	for (i = 0; i < 64; i++) {
+		ret = read_ulong(path, 10, &chunk);
+		if (ret || !chunk)
+			return ret;
+		for (try = 0; try < 3; try++) {
+			ret = cma_alloc_pages(c, chunk);
+			if (!ret)
+				break;
+			usleep(200000);
+		}
+		if (ret) {
+			TH_LOG("allocating %lu CMA pages failed: %s", chunk, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int trigger_cma(struct __test_metadata *_metadata, struct pp_ctx *c)
+{
+	unsigned long base, count, i, nr_in_cma = 0;
+	int ret;
+
+	ret = cma_range(c, &base, &count);
+	if (ret)
+		SKIP(return 1, "cannot read the CMA area from debugfs: %s", strerror(-ret));
+	for (i = 0; i < c->nr_pages; i++) {
+		c->must_move[i] = c->old_pfns[i] >= base && c->old_pfns[i] < base + count;
+		nr_in_cma += c->must_move[i];
+	}
+	TH_LOG("CMA area %s: pfn %#lx + %lu; %lu of %lu pinned pages in it",
+	       c->cma_dir, base, count, nr_in_cma, c->nr_pages);
+	if (!nr_in_cma)
+		SKIP(return 1, "no pinned page landed in the CMA area");
+
+	ret = cma_alloc_all(_metadata, c);
+	ASSERT_EQ(0, ret) TH_LOG("CMA allocation failed with %lu pinned pages in the area",
+				  nr_in_cma);
+	TH_LOG("allocated %lu CMA pages", c->cma_allocated);
+	/* The whole area is allocated now: no page of ours may be left in it. */
+	c->forbid_lo = base;
+	c->forbid_hi = base + count;
+	return 0;
+}
+
+static int block_path(long block, const char *file, char *path, size_t len)
+{
+	return snprintf(path, len, MEMORY_SYSFS "/memory%ld/%s", block, file);
+}
+
+/* Is @block an online ZONE_MOVABLE block not overlapping [lo, hi)? */
+static bool block_usable(long block, unsigned long pages_per_block, uint64_t lo, uint64_t hi)
+{
+	uint64_t first = block * pages_per_block, last = first + pages_per_block;
+	char path[256], buf[128];
+
+	if (first < hi && lo < last)
+		return false;
+	block_path(block, "state", path, sizeof(path));
+	if (read_file(path, buf, sizeof(buf)) < 0 || strcmp(buf, "online"))
+		return false;
+	block_path(block, "valid_zones", path, sizeof(path));
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return false;
+	return !strncmp(buf, "Movable", 7);
+}
+
+static long find_offline_block(struct pp_ctx *c, unsigned long pages_per_block)
+{
+	unsigned long cma_base = 0, cma_count = 0, i;
+	long block, last = -1;
+
+	/* CMA pageblocks cannot be offlined: stay clear of the CMA area. */
+	if (cma_range(c, &cma_base, &cma_count))
+		cma_base = cma_count = 0;
+	for (i = 0; i < c->nr_pages; i++) {
+		block = c->old_pfns[i] / pages_per_block;
+		if (block == last)
+			continue;
+		last = block;
+		if (block_usable(block, pages_per_block, cma_base, cma_base + cma_count))
+			return block;
+	}
+	return -1;
+}
+
+static int trigger_offline(struct __test_metadata *_metadata, struct pp_ctx *c)
+{
+	unsigned long block_size, pages_per_block, i, nr = 0;
+	char path[256];
+	long block;
+	int ret;
+
+	if (read_ulong(MEMORY_SYSFS "/block_size_bytes", 16, &block_size))
+		SKIP(return 1, "no memory hotplug sysfs (" MEMORY_SYSFS ")");
+	pages_per_block = block_size / c->pagesize;
+	block = find_offline_block(c, pages_per_block);
+	if (block < 0)
+		SKIP(return 1, "no pinned page in an online ZONE_MOVABLE memory block (movablecore=)");
+	for (i = 0; i < c->nr_pages; i++) {
+		c->must_move[i] = c->old_pfns[i] / pages_per_block == (unsigned long)block;
+		nr += c->must_move[i];
+	}
+	TH_LOG("offlining memory%ld (%lu pinned pages in it)", block, nr);
+
+	block_path(block, "state", path, sizeof(path));
+	ret = write_file_timeout(path, "offline", OFFLINE_TIMEOUT);
+	ASSERT_EQ(0, ret) TH_LOG("offlining memory%ld failed: %s%s", block, strerror(-ret),
+				  ret == -EINTR ? " (timed out)" : "");
+	c->offline_block = block;
+	c->forbid_lo = block * pages_per_block;
+	c->forbid_hi = c->forbid_lo + pages_per_block;
+	return 0;
+}
+
+static int trigger_move_pages(struct __test_metadata *_metadata, struct pp_ctx *c)
+{
+	unsigned long i;
+	long ret;
+
+	if (prepare_move_or_skip(_metadata, c))
+		return 1;
+	ret = move_buffer(c);
+	ASSERT_EQ(0, ret) {
+		TH_LOG("move_pages() returned %ld: %s", ret,
+		       ret < 0 ? strerror(errno) : "pages not migrated");
+		if (c->unbounded)
+			TH_LOG("note: unbounded owners refuse a ZONE_MOVABLE/CMA target: %s %d?",
+			       "does it come from ZONE_MOVABLE on node", c->mp_nodes[0]);
+	}
+	for (i = 0; i < c->nr_folios; i++)
+		ASSERT_EQ(c->mp_nodes[i], c->mp_status[i]) TH_LOG("folio %lu", i);
+	for (i = 0; i < c->nr_pages; i++)
+		c->must_move[i] = true;
+	return 0;
+}
+
+static int run_trigger(struct __test_metadata *_metadata, struct pp_ctx *c,
+		       enum pp_trigger trigger)
+{
+	switch (trigger) {
+	case PP_COMPACT:
+		return trigger_compaction(_metadata, c);
+	case PP_CMA:
+		return trigger_cma(_metadata, c);
+	case PP_OFFLINE:
+		return trigger_offline(_metadata, c);
+	case PP_MOVE_PAGES:
+		return trigger_move_pages(_metadata, c);
+	}
+	return 1;
+}
+
+/* --- checks --- */
+
+/* Record the PFNs after pinning and check that each owner sees them. */
+static void record_pins(struct __test_metadata *_metadata, struct pp_ctx *c,
+			unsigned int owners, struct pin_owned_test *before)
+{
+	unsigned int o;
+
+	ASSERT_EQ(0, pagemap_pfns(c, c->old_pfns));
+	for (o = 0; o < NR_OWNERS; o++) {
+		if (!(owners & (1u << o)))
+			continue;
+		ASSERT_EQ(0, owner_pfns(c, o));
+		ASSERT_EQ(-1, first_pfn_diff(c, c->owner_pfns, c->old_pfns))
+			TH_LOG("owner %u does not pin the mapped pages", o);
+	}
+	ASSERT_EQ(0, owners_status(c, owners, before));
+}
+
+/* The status of @owner once all its isolations have been put back. */
+static void settled_status(struct __test_metadata *_metadata, struct pp_ctx *c,
+			   unsigned int owner, const struct pin_owned_test *before,
+			   struct pin_owned_test *after)
+{
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(0, owner_status(c, owner, after));
+		if (after->nr_putback - before->nr_putback ==
+		    after->nr_isolate - before->nr_isolate)
+			return;
+		usleep(50000);
+	}
+	ASSERT_EQ(after->nr_isolate - before->nr_isolate,
+		  after->nr_putback - before->nr_putback)
+		TH_LOG("owner %u: isolations not put back", owner);
+}
+
+/*
+ * After a migration attempt: every owner in @owners still pins all pages, pins
+ * exactly the pages the process maps, had every isolation put back, and both
+ * the process's and the owners' views hold the pattern.
+ */
+static void check_pins(struct __test_metadata *_metadata, struct pp_ctx *c,
+		       unsigned int owners, const struct pin_owned_test *before,
+		       struct pin_owned_test *after)
+{
+	unsigned int o;
+	long i;
+
+	ASSERT_EQ(0, pagemap_pfns(c, c->pfns));
+	i = first_page_diff(c, c->buf, c->pattern);
+	ASSERT_EQ(-1, i) TH_LOG("process view: page %ld corrupted", i);
+	for (o = 0; o < NR_OWNERS; o++) {
+		if (!(owners & (1u << o)))
+			continue;
+		settled_status(_metadata, c, o, &before[o], &after[o]);
+		ASSERT_EQ(c->nr_pages, after[o].nr_pages) TH_LOG("owner %u lost its pin", o);
+		ASSERT_EQ(0, owner_pfns(c, o));
+		i = first_pfn_diff(c, c->owner_pfns, c->pfns);
+		ASSERT_EQ(-1, i) TH_LOG("owner %u page %ld: pfn %#llx, mapped pfn %#llx", o, i,
+					(unsigned long long)c->owner_pfns[i < 0 ? 0 : i],
+					(unsigned long long)c->pfns[i < 0 ? 0 : i]);
+		ASSERT_EQ(0, owner_read(c, o));
+		i = first_page_diff(c, c->readbuf, c->pattern);
+		ASSERT_EQ(-1, i) TH_LOG("owner %u view: page %ld corrupted", o, i);
+	}
+}
+
+/* Number of pages whose PFN changed; *folios: number of folios with one. */
+static unsigned long count_moved(struct pp_ctx *c, unsigned long *folios)
+{
+	unsigned long per_folio = c->folio_size / c->pagesize, i, moved = 0;
+	long last = -1;
+
+	*folios = 0;
+	for (i = 0; i < c->nr_pages; i++) {
+		if (c->pfns[i] == c->old_pfns[i])
+			continue;
+		moved++;
+		if ((long)(i / per_folio) != last) {
+			last = i / per_folio;
+			(*folios)++;
+		}
+	}
+	return moved;
+}
+
+/* The pages the trigger must have moved did, and none is in the forbidden range. */
+static void check_moved(struct __test_metadata *_metadata, struct pp_ctx *c)
+{
+	unsigned long i;
+
+	for (i = 0; i < c->nr_pages; i++) {
+		if (c->must_move[i]) {
+			ASSERT_NE(c->old_pfns[i], c->pfns[i])
+				TH_LOG("page %lu not migrated (pfn %#llx)", i,
+				       (unsigned long long)c->pfns[i]);
+		}
+		ASSERT_FALSE(c->pfns[i] >= c->forbid_lo && c->pfns[i] < c->forbid_hi)
+			TH_LOG("page %lu still at pfn %#llx", i, (unsigned long long)c->pfns[i]);
+	}
+}
+
+/* move_pages() failed for every folio and nothing moved. */
+static void check_not_moved(struct __test_metadata *_metadata, struct pp_ctx *c, long ret,
+			    int err)
+{
+	bool all_failed = true;
+	unsigned long i;
+	long diff;
+
+	TH_LOG("move_pages() returned %ld%s%s, status[0] %d", ret, ret < 0 ? ": " : "",
+	       ret < 0 ? strerror(err) : "", c->mp_status[0]);
+	for (i = 0; i < c->nr_folios; i++) {
+		ASSERT_NE(c->mp_nodes[i], c->mp_status[i]) TH_LOG("folio %lu moved", i);
+		if (c->mp_status[i] >= 0 || c->mp_status[i] == STATUS_UNSET)
+			all_failed = false;
+	}
+	ASSERT_TRUE(ret != 0 || all_failed) TH_LOG("move_pages() did not report the failure");
+	ASSERT_EQ(0, pagemap_pfns(c, c->pfns));
+	diff = first_pfn_diff(c, c->pfns, c->old_pfns);
+	ASSERT_EQ(-1, diff) TH_LOG("page %ld moved", diff);
+}
+
+/* --- fixture helpers --- */
+
+static void ctx_setup(struct __test_metadata *_metadata, struct pp_ctx *c)
+{
+	int ret;
+
+	c->offline_block = -1;
+	c->kpageflags_fd = -1;
+	c->pagesize = sysconf(_SC_PAGESIZE);
+	c->gup_fd = open(GUP_TEST_PATH, O_RDWR);
+	if (c->gup_fd < 0)
+		SKIP(return, "cannot open " GUP_TEST_PATH ": %s (root, debugfs, CONFIG_GUP_TEST?)",
+		     strerror(errno));
+	ret = read_file(PINPAGE_SYSCTL, c->saved_migrate, sizeof(c->saved_migrate));
+	if (ret < 0)
+		SKIP(return, "no " PINPAGE_SYSCTL " (CONFIG_PINPAGE=n)");
+	c->pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+	ASSERT_GE(c->pagemap_fd, 0);
+	c->kpageflags_fd = open("/proc/kpageflags", O_RDONLY);
+	/* Last: the only change to the system, undone by teardown. */
+	ret = write_file(PINPAGE_SYSCTL, "1");
+	ASSERT_EQ(0, ret) TH_LOG("enabling " PINPAGE_SYSCTL ": %s", strerror(-ret));
+	c->restore_migrate = true;
+}
+
+static void ctx_teardown(struct __test_metadata *_metadata, struct pp_ctx *c)
+{
+	char path[256];
+	unsigned int o;
+	int ret;
+
+	ret = unowned_stop(c);
+	if (ret)
+		TH_LOG("PIN_LONGTERM_TEST_STOP failed: %s", strerror(-ret));
+	for (o = 0; o < NR_OWNERS; o++) {
+		if (!(c->owners & (1u << o)))
+			continue;
+		owner_config(c, o, 0);
+		ret = owned_ioctl(c, PIN_OWNED_TEST_STOP, o, 0, 0, 0);
+		if (ret)
+			TH_LOG("stopping owner %u failed: %s", o, strerror(-ret));
+	}
+	c->owners = 0;
+	if (cma_free_all(c))
+		TH_LOG("freeing %lu CMA pages failed", c->cma_allocated);
+	if (c->offline_block >= 0) {
+		block_path(c->offline_block, "state", path, sizeof(path));
+		if (write_file(path, "online_movable") && write_file(path, "online"))
+			TH_LOG("onlining memory%ld failed", c->offline_block);
+	}
+	if (c->restore_migrate && write_file(PINPAGE_SYSCTL, c->saved_migrate))
+		TH_LOG("restoring " PINPAGE_SYSCTL " failed");
+	if (c->saved_thp[0] && write_file(THP_ENABLED_PATH, c->saved_thp))
+		TH_LOG("restoring " THP_ENABLED_PATH " failed");
+	if (c->map)
+		munmap(c->map, c->map_size);
+	free(c->pattern);
+	free(c->readbuf);
+	free(c->old_pfns);
+	free(c->pfns);
+	free(c->owner_pfns);
+	free(c->must_move);
+	free(c->mp_pages);
+	free(c->mp_nodes);
+	free(c->mp_status);
+	if (c->kpageflags_fd >= 0)
+		close(c->kpageflags_fd);
+	close(c->pagemap_fd);
+	close(c->gup_fd);
+}
+
+/* --- owned pins migrated by each trigger --- */
+
+FIXTURE(pinpage_migrate) {
+	struct pp_ctx c;
+};
+
+FIXTURE_VARIANT(pinpage_migrate) {
+	enum pp_trigger trigger;
+	bool thp;
+	bool bounded;		/* owner declares bounded isolation */
+};
+
+FIXTURE_VARIANT_ADD(pinpage_migrate, compaction_small) {
+	.trigger = PP_COMPACT,
+	.thp = false,
+};
+
+FIXTURE_VARIANT_ADD(pinpage_migrate, compaction_thp) {
+	.trigger = PP_COMPACT,
+	.thp = true,
+};
+
+FIXTURE_VARIANT_ADD(pinpage_migrate, cma_small) {
+	.trigger = PP_CMA,
+	.thp = false,
+	.bounded = true,
+};
+
+FIXTURE_VARIANT_ADD(pinpage_migrate, offline_small) {
+	.trigger = PP_OFFLINE,
+	.thp = false,
+	.bounded = true,
+};
+
+FIXTURE_VARIANT_ADD(pinpage_migrate, move_pages_small) {
+	.trigger = PP_MOVE_PAGES,
+	.thp = false,
+};
+
+FIXTURE_VARIANT_ADD(pinpage_migrate, move_pages_thp) {
+	.trigger = PP_MOVE_PAGES,
+	.thp = true,
+};
+
+FIXTURE_VARIANT_ADD(pinpage_migrate, move_pages_bounded_small) {
+	.trigger = PP_MOVE_PAGES,
+	.thp = false,
+	.bounded = true,
+};
+
+FIXTURE_VARIANT_ADD(pinpage_migrate, move_pages_bounded_thp) {
+	.trigger = PP_MOVE_PAGES,
+	.thp = true,
+	.bounded = true,
+};
+
+FIXTURE_SETUP(pinpage_migrate)
+{
+	ctx_setup(_metadata, &self->c);
+}
+
+FIXTURE_TEARDOWN(pinpage_migrate)
+{
+	ctx_teardown(_metadata, &self->c);
+}
+
+TEST_F_TIMEOUT(pinpage_migrate, owned_pin_migrates, 180)
+{
+	struct pin_owned_test before[NR_OWNERS], after[NR_OWNERS];
+	unsigned long moved, moved_folios;
+	struct pp_vmstat vs_before, vs_after;
+	struct pp_ctx *c = &self->c;
+	unsigned long long migrated;
+
+	if (setup_buffer(_metadata, c, variant->thp, variant->trigger == PP_CMA))
+		return;
+	ASSERT_EQ(0, owner_start(c, 0, variant->bounded ? PIN_OWNED_TEST_FLAG_BOUNDED : 0));
+	record_pins(_metadata, c, 1u << 0, before);
+	ASSERT_EQ(c->nr_pages, before[0].nr_pages);
+	if (variant->thp)
+		TH_LOG("buffer %s THP after pinning", buffer_is_thp(c) ? "still" : "no longer");
+	pinpage_stats_log(_metadata);
+	vmstat_read(&vs_before);
+
+	if (run_trigger(_metadata, c, variant->trigger))
+		return;
+
+	vmstat_read(&vs_after);
+	check_pins(_metadata, c, 1u << 0, before, after);
+	check_moved(_metadata, c);
+	moved = count_moved(c, &moved_folios);
+	migrated = after[0].nr_migrate - before[0].nr_migrate;
+	TH_LOG("%s: %lu of %lu pages (%lu folios) moved", pp_trigger_names[variant->trigger],
+	       moved, c->nr_pages, moved_folios);
+	TH_LOG("owner: +%llu isolate +%llu refused +%llu migrate +%llu putback",
+	       (unsigned long long)(after[0].nr_isolate - before[0].nr_isolate),
+	       (unsigned long long)(after[0].nr_refused - before[0].nr_refused), migrated,
+	       (unsigned long long)(after[0].nr_putback - before[0].nr_putback));
+	vmstat_log(_metadata, &vs_before, &vs_after);
+	/* Every moved folio went through the owner's ->migrate(). */
+	ASSERT_GE(migrated, moved_folios);
+	if (moved && vs_after.v[VS_MIGRATED] >= 0) {
+		ASSERT_GE(vmstat_delta(&vs_before, &vs_after, VS_MIGRATED), 1);
+	}
+}
+
+/* --- owner interaction, unowned pins, the switch and bad input --- */
+
+FIXTURE(pinpage) {
+	struct pp_ctx c;
+};
+
+FIXTURE_SETUP(pinpage)
+{
+	ctx_setup(_metadata, &self->c);
+}
+
+FIXTURE_TEARDOWN(pinpage)
+{
+	ctx_teardown(_metadata, &self->c);
+}
+
+/*
+ * Two owners pin the same pages: both are repointed.  The owners are bounded
+ * so that the move does not depend on the zone the target node allocates from.
+ */
+TEST_F(pinpage, nested_owners)
+{
+	struct pin_owned_test before[NR_OWNERS], after[NR_OWNERS];
+	const unsigned int owners = (1u << 0) | (1u << 1);
+	struct pp_ctx *c = &self->c;
+	unsigned long moved, moved_folios;
+	unsigned int o;
+
+	if (setup_buffer(_metadata, c, false, false))
+		return;
+	ASSERT_EQ(0, owner_start(c, 0, PIN_OWNED_TEST_FLAG_BOUNDED));
+	ASSERT_EQ(0, owner_start(c, 1, PIN_OWNED_TEST_FLAG_BOUNDED));
+	record_pins(_metadata, c, owners, before);
+	if (trigger_move_pages(_metadata, c))
+		return;
+
+	check_pins(_metadata, c, owners, before, after);
+	check_moved(_metadata, c);
+	moved = count_moved(c, &moved_folios);
+	ASSERT_EQ(c->nr_pages, moved);
+	for (o = 0; o < 2; o++) {
+		TH_LOG("owner %u: +%llu isolate +%llu migrate", o,
+		       (unsigned long long)(after[o].nr_isolate - before[o].nr_isolate),
+		       (unsigned long long)(after[o].nr_migrate - before[o].nr_migrate));
+		ASSERT_GE(after[o].nr_migrate - before[o].nr_migrate, moved_folios);
+	}
+}
+
+/*
+ * One of two (bounded, see nested_owners) owners refuses isolation: nothing
+ * moves and the other owner is put back.
+ */
+TEST_F(pinpage, refusing_owner)
+{
+	struct pin_owned_test before[NR_OWNERS], after[NR_OWNERS];
+	const unsigned int owners = (1u << 0) | (1u << 1);
+	struct pp_ctx *c = &self->c;
+	struct pp_vmstat vs_before, vs_after;
+	long ret;
+	int err;
+
+	if (setup_buffer(_metadata, c, false, false))
+		return;
+	ASSERT_EQ(0, owner_start(c, 0, PIN_OWNED_TEST_FLAG_BOUNDED));
+	ASSERT_EQ(0, owner_start(c, 1, PIN_OWNED_TEST_FLAG_BOUNDED));
+	ASSERT_EQ(0, owner_config(c, 1, PIN_OWNED_TEST_FLAG_REFUSE));
+	record_pins(_metadata, c, owners, before);
+	if (prepare_move_or_skip(_metadata, c))
+		return;
+	vmstat_read(&vs_before);
+
+	ret = move_buffer(c);
+	err = errno;
+	vmstat_read(&vs_after);
+	vmstat_log(_metadata, &vs_before, &vs_after);
+	check_not_moved(_metadata, c, ret, err);
+	check_pins(_metadata, c, owners, before, after);
+	TH_LOG("owner 0: +%llu isolate +%llu putback; owner 1: +%llu refused",
+	       (unsigned long long)(after[0].nr_isolate - before[0].nr_isolate),
+	       (unsigned long long)(after[0].nr_putback - before[0].nr_putback),
+	       (unsigned long long)(after[1].nr_refused - before[1].nr_refused));
+	ASSERT_GE(after[1].nr_refused - before[1].nr_refused, 1);
+	ASSERT_EQ(after[1].nr_isolate, before[1].nr_isolate);
+	ASSERT_EQ(after[0].nr_migrate, before[0].nr_migrate);
+	ASSERT_EQ(after[1].nr_migrate, before[1].nr_migrate);
+	ASSERT_EQ(0, owner_config(c, 1, 0));
+}
+
+/* An additional unowned long-term pin keeps the pages in place. */
+TEST_F(pinpage, unowned_pin)
+{
+	struct pin_owned_test before[NR_OWNERS], after[NR_OWNERS];
+	struct pp_vmstat vs_before, vs_after;
+	struct pp_ctx *c = &self->c;
+	long ret, i;
+	int err;
+
+	if (setup_buffer(_metadata, c, false, false))
+		return;
+	ASSERT_EQ(0, owner_start(c, 0, 0));
+	ret = unowned_start(c);
+	ASSERT_EQ(0, ret) TH_LOG("PIN_LONGTERM_TEST_START: %s", strerror(-ret));
+	record_pins(_metadata, c, 1u << 0, before);
+	if (prepare_move_or_skip(_metadata, c))
+		return;
+	vmstat_read(&vs_before);
+
+	ret = move_buffer(c);
+	err = errno;
+	vmstat_read(&vs_after);
+	vmstat_log(_metadata, &vs_before, &vs_after);
+	check_not_moved(_metadata, c, ret, err);
+	check_pins(_metadata, c, 1u << 0, before, after);
+	ASSERT_EQ(after[0].nr_migrate, before[0].nr_migrate);
+	ASSERT_EQ(0, unowned_read(c));
+	i = first_page_diff(c, c->readbuf, c->pattern);
+	ASSERT_EQ(-1, i) TH_LOG("unowned pin view: page %ld corrupted", i);
+	if (vs_after.v[VS_UNOWNED] >= 0) {
+		ASSERT_GT(vmstat_delta(&vs_before, &vs_after, VS_UNOWNED), 0);
+	} else {
+		TH_LOG("no pinpage_unowned_skipped in /proc/vmstat");
+	}
+	ASSERT_EQ(0, unowned_stop(c));
+}
+
+/* vm.pinpage_migrate=0: owned pins behave like any long-term pin. */
+TEST_F(pinpage, switch_off)
+{
+	struct pin_owned_test before[NR_OWNERS], after[NR_OWNERS];
+	struct pp_vmstat vs_before, vs_after;
+	struct pp_ctx *c = &self->c;
+	long ret;
+	int err;
+
+	/* Teardown restores the saved value. */
+	ASSERT_EQ(0, write_file(PINPAGE_SYSCTL, "0"));
+	if (setup_buffer(_metadata, c, false, false))
+		return;
+	ASSERT_EQ(0, owner_start(c, 0, 0));
+	record_pins(_metadata, c, 1u << 0, before);
+	if (prepare_move_or_skip(_metadata, c))
+		return;
+	vmstat_read(&vs_before);
+
+	ret = move_buffer(c);
+	err = errno;
+	vmstat_read(&vs_after);
+	vmstat_log(_metadata, &vs_before, &vs_after);
+	check_not_moved(_metadata, c, ret, err);
+	check_pins(_metadata, c, 1u << 0, before, after);
+	ASSERT_EQ(after[0].nr_isolate, before[0].nr_isolate);
+	ASSERT_EQ(after[0].nr_migrate, before[0].nr_migrate);
+}
+
+/* Argument checking of the PIN_OWNED_TEST ioctls. */
+TEST_F(pinpage, bad_input)
+{
+	const unsigned int wr = PIN_LONGTERM_TEST_FLAG_USE_WRITE;
+	struct pp_ctx *c = &self->c;
+	uintptr_t addr;
+	struct pin_owned_test st;
+
+	if (setup_buffer(_metadata, c, false, false))
+		return;
+	addr = (uintptr_t)c->buf;
+
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr + 1, c->size, wr));
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size - 1, wr));
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, 0, wr));
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 7, addr, c->size, wr));
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size, 0x10000));
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_STATUS, NR_OWNERS, 0, 0, 0));
+	ASSERT_EQ(-EINVAL, owner_config(c, 0, 0x10000));
+	/* Failed STARTs pin nothing. */
+	ASSERT_EQ(0, owner_status(c, 0, &st));
+	ASSERT_EQ(0, st.nr_pages);
+
+	ASSERT_EQ(0, owner_start(c, 0, 0));
+	ASSERT_EQ(-EBUSY, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size, wr));
+	ASSERT_EQ(-EFAULT, owned_ioctl(c, PIN_OWNED_TEST_READ, 0, 0, 0, 0));
+	ASSERT_EQ(-EFAULT, owned_ioctl(c, PIN_OWNED_TEST_PFNS, 0, 0, 0, 0));
+	ASSERT_EQ(0, owner_status(c, 0, &st));
+	ASSERT_EQ(c->nr_pages, st.nr_pages);
+
+	/* STOP of an owner that pins nothing is harmless. */
+	ASSERT_EQ(0, owned_ioctl(c, PIN_OWNED_TEST_STOP, 2, 0, 0, 0));
+}
+
+TEST_HARNESS_MAIN
