@@ -10,7 +10,7 @@
 
 flavour=$1 src=$2 obj=$3
 case $flavour in
-test) frags="base features debug kunit pinpage" ;;
+test) frags="base features debug kunit pinpage pinpage-kunit" ;;
 release) frags="base features pinpage" ;;
 stock-test) frags="base features debug kunit" ;;
 stock-release) frags="base features" ;;

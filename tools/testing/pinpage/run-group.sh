@@ -24,14 +24,17 @@ console=$out/console.log results=$out/results.log
 half=$((SMP / 2))
 numa="-object memory-backend-ram,id=m0,size=${MEM_PER_NODE}M -numa node,nodeid=0,memdev=m0,cpus=0-$((half - 1))"
 numa="$numa -object memory-backend-ram,id=m1,size=${MEM_PER_NODE}M -numa node,nodeid=1,memdev=m1,cpus=$half-$((SMP - 1))"
+# Every KUnit suite built in runs (the test config builds exactly those the
+# group names in KUNIT_SUITES); the group checks that each of them ran.
 append="console=ttyS0 panic=-1 pinpage.group=$group $APPEND"
-[ "$KIND" = kunit ] && [ -n "$KUNIT_SUITES" ] &&
-	append="$append kunit.filter_glob=$(echo "$KUNIT_SUITES" | tr ' ' ',')"
+[ "$KIND" = kunit ] || append="$append kunit.enable=0"
 
 start=$(date +%s)
 # shellcheck disable=SC2086
-# One socket per NUMA node, so that no cache is shared across nodes.
-timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -M pc -cpu max \
+# One socket per NUMA node, so that no cache is shared across nodes.  No LA57: with
+# 5-level paging, an interrupt early in boot under KASAN gave a wild-memory-access
+# report in handle_edge_irq (seen once, under load); 4-level is what users run.
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -M pc -cpu max,la57=off \
 	-smp "$SMP,sockets=2,cores=$half,threads=1" \
 	-m $((2 * MEM_PER_NODE))M $numa -nodefaults -nographic -no-reboot \
 	-bios qboot.rom -serial "file:$console" -serial "file:$results" \
@@ -68,10 +71,9 @@ if [ "$KIND" = kunit ]; then
 	if [ -z "$line" ]; then
 		problems="$problems; kunit.py parse found no KUnit results (see $out/kunit.txt)"
 	fi
-	num() { echo "$line" | sed -n "s/.*$1: \([0-9]*\).*/\1/p"; }
-	pass=$(num passed) fail=$(( $(num failed || true) + $(num crashed || true) + $(num errors || true) ))
-	skip=$(num skipped)
-	pass=${pass:-0} skip=${skip:-0}
+	num() { local n; n=$(echo "$line" | sed -n "s/.*$1: \([0-9]*\).*/\1/p"); echo "${n:-0}"; }
+	pass=$(num passed) skip=$(num skipped)
+	fail=$(( $(num failed) + $(num crashed) + $(num errors) ))
 	for s in $KUNIT_SUITES; do
 		grep -Eq "^\s*# Subtest: $s\b|ok [0-9]+ $s\b" "$console" ||
 			problems="$problems; KUnit suite $s did not run (built in? check the config)"

@@ -3,5 +3,5 @@
 # console with tools/testing/kunit/kunit.py parse.  Nothing to do in userspace.
 # PINPAGE-VM: KIND=kunit
 # PINPAGE-VM: APPEND="kunit.enable=1"
-# PINPAGE-VM: KUNIT_SUITES="usercopy"
+# PINPAGE-VM: KUNIT_SUITES="pinpage usercopy"
 # PINPAGE-VM: TIMEOUT=600

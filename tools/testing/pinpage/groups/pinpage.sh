@@ -11,3 +11,5 @@ echo "# vmstat after the run:"
 grep pinpage /proc/vmstat | sed 's/^/# /'
 echo "# /sys/kernel/debug/pinpage/stats:"
 sed 's/^/# /' /sys/kernel/debug/pinpage/stats 2>/dev/null
+echo "# cost of owned pins (measured, not asserted):"
+pinpage_cost

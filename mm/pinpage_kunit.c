@@ -1,0 +1,1660 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for pinpage (mm/pinpage.c): the owner records of long-term pins
+ * and the owner side of migration.
+ *
+ * The tests call the hooks of mm/migrate.c in the order in which a migration
+ * calls them, with the source and destination folios locked, on kernel folios
+ * whose pins are taken as try_grab_folio() takes them: GUP_PIN_COUNTING_BIAS
+ * references per pin on a small folio, one reference and one _pincount per pin
+ * on a large one.  The allocation reference of a folio plays the reference that
+ * the migration holds on the folio it isolated, so pinpage finds the reference
+ * count it expects: folio_expected_ref_count() (0 here) + 1 + the pin
+ * references.
+ *
+ * The test owners count their callbacks.  A test keeps its pins and records in
+ * a context (struct pp_ctx), so that the exit handler can undo them, and never
+ * leaves a pinpage warning to fire, even after a failed assertion where it can.
+ */
+
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/gfp.h>
+#include <linux/jiffies.h>
+#include <linux/kthread.h>
+#include <linux/migrate_mode.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pinpage.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+
+#include "internal.h"
+
+#define PP_MAX_OWNERS		10
+#define PP_MAX_FOLIOS		12
+
+/*
+ * The migration race: threads that pin and unpin the migrating folio as its
+ * owners, threads that pin and unpin PFN-adjacent pages (the same xarray leaf)
+ * as other owners, and the test thread migrating the folio back and forth.
+ * The counts are modest: the test runs on debug kernels under emulation.
+ */
+#define PP_RACE_BLOCK_ORDER	3
+#define PP_RACE_OWNER_THREADS	2
+#define PP_RACE_CHURN_THREADS	2
+#define PP_RACE_THREADS		(PP_RACE_OWNER_THREADS + PP_RACE_CHURN_THREADS)
+#define PP_RACE_OWNER_LOOPS	300
+#define PP_RACE_CHURN_LOOPS	500
+#define PP_RACE_MIGRATIONS	200
+#define PP_RACE_ATTEMPTS	2000
+
+/* pp_finish() failures, after the isolation: */
+#define PP_STALE	(-ESTALE)	/* the records changed */
+#define PP_MISMATCH	(-ERANGE)	/* the reference count check failed */
+
+struct pp_ctx;
+
+/**
+ * struct pp_owner - a test pin owner
+ * @owner: the pinpage owner.
+ * @ctx: the test context.
+ * @live: between pinpage_owner_init() and pinpage_owner_destroy().
+ * @refuse: what ->isolate() returns (0: it agrees).
+ * @lock: if set, ->isolate() trylocks it (-EAGAIN if busy) and holds it until
+ *	->putback(), like an owner that excludes its own use of the pages.
+ * @mutex: the lock of an owner thread (@lock may point to another's).
+ * @hook: called by ->isolate() before it answers.
+ * @partner: another owner, for @hook.
+ * @isolated: between an ->isolate() that returned 0 and ->putback().
+ * @cur: the folio that the owner pins; ->migrate() moves it from src to dst.
+ * @mode: the migration mode of the last ->isolate().
+ * @src: @src of the last ->migrate().
+ * @dst: @dst of the last ->migrate().
+ * @putback_folio: the folio of the last ->putback().
+ * @nr_isolate: ->isolate() calls.
+ * @nr_isolated: ->isolate() calls that returned 0.
+ * @nr_migrate: ->migrate() calls.
+ * @nr_putback: ->putback() calls.
+ * @nr_bad: ->migrate() calls out of protocol (it runs under rcu_read_lock(),
+ *	so it counts instead of reporting).
+ *
+ * The callbacks run in the test thread only, which owns the counts.
+ */
+struct pp_owner {
+	struct pinpage_owner owner;
+	struct pp_ctx *ctx;
+	bool live;
+	int refuse;
+	struct mutex *lock;		/* see @lock above */
+	struct mutex mutex;		/* see @mutex above */
+	void (*hook)(struct pp_owner *o, struct folio *folio);
+	struct pp_owner *partner;
+	bool isolated;
+	struct folio *cur;
+	enum migrate_mode mode;
+	struct folio *src, *dst, *putback_folio;
+	int nr_isolate, nr_isolated, nr_migrate, nr_putback;
+	int nr_bad;
+};
+
+/**
+ * struct pp_thread - a thread of the migration race
+ * @ctx: the test context.
+ * @task: the thread, with a reference held; NULL when not running.
+ * @a: owner thread: the owner holding a pin on the migrating folio throughout;
+ *	churn thread: one of its two owners.
+ * @b: owner thread: an owner that pins the migrating folio for a moment,
+ *	under the lock of @a; churn thread: its other owner.
+ * @folio: churn thread: its two pages.
+ * @churn: a churn thread.
+ * @loops: iterations to run.
+ * @done: iterations done.
+ * @nomem: iterations in which pinpage_add() failed.
+ */
+struct pp_thread {
+	struct pp_ctx *ctx;
+	struct task_struct *task;
+	struct pp_owner *a, *b;
+	struct folio *folio[2];
+	bool churn;
+	unsigned int loops;
+	unsigned int done;
+	unsigned int nomem;
+};
+
+/* pinpage_test_destroy_waits: the thread destroying an owner. */
+struct pp_destroyer {
+	struct pp_owner *o;
+	struct task_struct *task;
+	struct completion done;
+	int nr_putback;		/* of @o when pinpage_owner_destroy() is done */
+};
+
+/**
+ * struct pp_ctx - what a test holds, for checks and for the cleanup
+ * @test: the test.
+ * @owners: owners, @nr_owners of them used.
+ * @nr_owners: used @owners.
+ * @folios: folios, @nr_folios of them used.
+ * @nr_folios: used @folios.
+ * @locked: @folios[i] is locked by the test.
+ * @pins: simulated pins on @folios[i], owned or not.
+ * @refs: extra plain references on @folios[i].
+ * @recs: pins recorded for @owners[i] on @folios[j].
+ * @spare: a folio that never has records, as destination for pp_no_records().
+ * @threads: the threads of the migration race.
+ * @running: threads of the race still in their loop.
+ * @destroyer: see struct pp_destroyer.
+ */
+struct pp_ctx {
+	struct kunit *test;
+	struct pp_owner owners[PP_MAX_OWNERS];
+	unsigned int nr_owners;
+	struct folio *folios[PP_MAX_FOLIOS];
+	unsigned int nr_folios;
+	bool locked[PP_MAX_FOLIOS];
+	unsigned int pins[PP_MAX_FOLIOS];
+	unsigned int refs[PP_MAX_FOLIOS];
+	unsigned int recs[PP_MAX_OWNERS][PP_MAX_FOLIOS];
+	struct folio *spare;
+	struct pp_thread threads[PP_RACE_THREADS];
+	atomic_t running;
+	struct pp_destroyer destroyer;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Test owners                                                              */
+/* ------------------------------------------------------------------------ */
+
+static struct pp_owner *to_pp_owner(struct pinpage_owner *owner)
+{
+	return container_of(owner, struct pp_owner, owner);
+}
+
+static int pp_isolate_cb(struct pinpage_owner *owner, struct folio *folio,
+			 enum migrate_mode mode)
+{
+	struct pp_owner *o = to_pp_owner(owner);
+	struct kunit *test = o->ctx->test;
+
+	KUNIT_EXPECT_TRUE(test, folio_test_locked(folio));
+	KUNIT_EXPECT_FALSE(test, o->isolated);
+	o->nr_isolate++;
+	o->mode = mode;
+	if (o->hook)
+		o->hook(o, folio);
+	if (o->refuse)
+		return o->refuse;
+	if (o->lock && !mutex_trylock(o->lock))
+		return -EAGAIN;
+	o->isolated = true;
+	o->nr_isolated++;
+	return 0;
+}
+
+static void pp_migrate_cb(struct pinpage_owner *owner, struct folio *src,
+			  struct folio *dst)
+{
+	struct pp_owner *o = to_pp_owner(owner);
+
+	if (!o->isolated || !folio_test_locked(src) || !folio_test_locked(dst))
+		o->nr_bad++;
+	o->nr_migrate++;
+	o->src = src;
+	o->dst = dst;
+	/* Under o->lock, which an owner thread takes to read it. */
+	if (o->cur == src)
+		WRITE_ONCE(o->cur, dst);
+}
+
+static void pp_putback_cb(struct pinpage_owner *owner, struct folio *folio)
+{
+	struct pp_owner *o = to_pp_owner(owner);
+	struct kunit *test = o->ctx->test;
+
+	KUNIT_EXPECT_TRUE(test, folio_test_locked(folio));
+	KUNIT_EXPECT_TRUE(test, o->isolated);
+	o->nr_putback++;
+	o->putback_folio = folio;
+	if (!o->isolated)
+		return;
+	o->isolated = false;
+	if (o->lock)
+		mutex_unlock(o->lock);
+}
+
+static const struct pinpage_ops pp_ops = {
+	.name		= "pinpage_kunit",
+	.flags		= PINPAGE_BOUNDED_ISOLATE,
+	.isolate	= pp_isolate_cb,
+	.migrate	= pp_migrate_cb,
+	.putback	= pp_putback_cb,
+};
+
+static const struct pinpage_ops pp_unbounded_ops = {
+	.name		= "pinpage_kunit_unbounded",
+	.isolate	= pp_isolate_cb,
+	.migrate	= pp_migrate_cb,
+	.putback	= pp_putback_cb,
+};
+
+static struct pp_owner *pp_owner_new(struct pp_ctx *ctx,
+				     const struct pinpage_ops *ops)
+{
+	struct pp_owner *o;
+
+	KUNIT_ASSERT_LT(ctx->test, ctx->nr_owners, PP_MAX_OWNERS);
+	o = &ctx->owners[ctx->nr_owners++];
+	o->ctx = ctx;
+	mutex_init(&o->mutex);
+	pinpage_owner_init(&o->owner, ops);
+	o->live = true;
+	return o;
+}
+
+static long pp_nr_pins(struct pp_owner *o)
+{
+	return atomic_long_read(&o->owner.nr_pins);
+}
+
+/* Every successful ->isolate() was followed by exactly one ->putback(). */
+static void pp_expect_balanced(struct kunit *test, struct pp_owner *o)
+{
+	KUNIT_EXPECT_FALSE(test, o->isolated);
+	KUNIT_EXPECT_EQ(test, o->nr_isolated, o->nr_putback);
+	KUNIT_EXPECT_EQ(test, o->nr_bad, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Folios and pins                                                          */
+/* ------------------------------------------------------------------------ */
+
+static int pp_idx(struct pp_ctx *ctx, struct folio *folio)
+{
+	unsigned int i;
+
+	for (i = 0; i < ctx->nr_folios; i++)
+		if (ctx->folios[i] == folio)
+			return i;
+	KUNIT_FAIL(ctx->test, "folio not allocated by the test");
+	return -1;
+}
+
+static int pp_owner_idx(struct pp_owner *o)
+{
+	return o - o->ctx->owners;
+}
+
+static void pp_add_folio(struct pp_ctx *ctx, struct folio *folio)
+{
+	ctx->folios[ctx->nr_folios++] = folio;
+}
+
+/* An order-@order kernel folio; skips the test if there is none. */
+static struct folio *pp_folio(struct pp_ctx *ctx, unsigned int order)
+{
+	struct folio *folio;
+
+	KUNIT_ASSERT_LT(ctx->test, ctx->nr_folios, PP_MAX_FOLIOS);
+	folio = folio_alloc(GFP_KERNEL | __GFP_NOWARN, order);
+	if (!folio)
+		kunit_skip(ctx->test, "no order-%u folio", order);
+	pp_add_folio(ctx, folio);
+	return folio;
+}
+
+/* Small folios of 2^@order adjacent PFNs, in @folios. */
+static void pp_folio_block(struct pp_ctx *ctx, unsigned int order,
+			   struct folio **folios)
+{
+	unsigned int i, nr = 1U << order;
+	struct page *page;
+
+	KUNIT_ASSERT_LE(ctx->test, ctx->nr_folios + nr, PP_MAX_FOLIOS);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+	if (!page)
+		kunit_skip(ctx->test, "no order-%u block of pages", order);
+	split_page(page, order);
+	for (i = 0; i < nr; i++) {
+		folios[i] = page_folio(page + i);
+		pp_add_folio(ctx, folios[i]);
+	}
+}
+
+/* Pins as try_grab_folio(FOLL_PIN) takes them, and gup_put_folio() drops. */
+static void pp_sim_pin(struct folio *folio, unsigned int pins)
+{
+	if (folio_test_large(folio)) {
+		folio_ref_add(folio, pins);
+		atomic_add(pins, &folio->_pincount);
+	} else {
+		folio_ref_add(folio, pins * GUP_PIN_COUNTING_BIAS);
+	}
+}
+
+static void pp_sim_unpin(struct folio *folio, unsigned int pins)
+{
+	if (folio_test_large(folio)) {
+		atomic_sub(pins, &folio->_pincount);
+		folio_ref_sub(folio, pins);
+	} else {
+		folio_ref_sub(folio, pins * GUP_PIN_COUNTING_BIAS);
+	}
+}
+
+/* References that @pins pins hold on @folio. */
+static int pp_pin_refs(struct folio *folio, unsigned int pins)
+{
+	return folio_test_large(folio) ? pins : pins * GUP_PIN_COUNTING_BIAS;
+}
+
+static int pp_pincount(struct folio *folio)
+{
+	return folio_test_large(folio) ? atomic_read(&folio->_pincount) : 0;
+}
+
+/* The reference count and pin count of @folio when it carries @pins pins. */
+#define PP_EXPECT_PINS(test, folio, pins)				\
+	do {								\
+		KUNIT_EXPECT_EQ(test, folio_ref_count(folio),		\
+				1 + pp_pin_refs(folio, pins));		\
+		KUNIT_EXPECT_EQ(test, pp_pincount(folio),		\
+				folio_test_large(folio) ? (int)(pins) : 0); \
+	} while (0)
+
+/* Take @pins pins on @folio that no owner records. */
+static void pp_take(struct pp_ctx *ctx, struct folio *folio, unsigned int pins)
+{
+	int f = pp_idx(ctx, folio);
+
+	if (f < 0)
+		return;
+	pp_sim_pin(folio, pins);
+	ctx->pins[f] += pins;
+}
+
+static void pp_release(struct pp_ctx *ctx, struct folio *folio,
+		       unsigned int pins)
+{
+	int f = pp_idx(ctx, folio);
+
+	if (f < 0)
+		return;
+	if (ctx->pins[f] < pins) {
+		KUNIT_FAIL(ctx->test, "releasing pins not taken");
+		return;
+	}
+	ctx->pins[f] -= pins;
+	pp_sim_unpin(folio, pins);
+}
+
+/* Record @pins pins of @o, already taken, on @folio. */
+static int pp_add(struct pp_ctx *ctx, struct pp_owner *o, struct folio *folio,
+		  unsigned int pins)
+{
+	int f = pp_idx(ctx, folio);
+	int ret;
+
+	if (f < 0)
+		return -EINVAL;
+	ret = pinpage_add(&o->owner, folio, pins);
+	if (!ret)
+		ctx->recs[pp_owner_idx(o)][f] += pins;
+	return ret;
+}
+
+/* Forget @pins recorded pins of @o on @folio; the pins stay taken. */
+static void pp_drop(struct pp_ctx *ctx, struct pp_owner *o, struct folio *folio,
+		    unsigned int pins)
+{
+	int f = pp_idx(ctx, folio);
+
+	if (f < 0)
+		return;
+	/* Never let pinpage warn: drop only what the test recorded. */
+	if (ctx->recs[pp_owner_idx(o)][f] < pins) {
+		KUNIT_FAIL(ctx->test, "dropping pins not recorded");
+		return;
+	}
+	ctx->recs[pp_owner_idx(o)][f] -= pins;
+	pinpage_drop(&o->owner, folio, pins);
+}
+
+/* Pin @folio @pins times on behalf of @o, as pinpage_pin_user_pages(). */
+static int pp_pin(struct pp_ctx *ctx, struct pp_owner *o, struct folio *folio,
+		  unsigned int pins)
+{
+	int ret;
+
+	pp_take(ctx, folio, pins);
+	ret = pp_add(ctx, o, folio, pins);
+	if (ret)
+		pp_release(ctx, folio, pins);
+	return ret;
+}
+
+/* Undo pp_pin(), as pinpage_unpin_user_pages(). */
+static void pp_unpin(struct pp_ctx *ctx, struct pp_owner *o,
+		     struct folio *folio, unsigned int pins)
+{
+	pp_drop(ctx, o, folio, pins);
+	pp_release(ctx, folio, pins);
+}
+
+/* A plain reference, as a speculative folio_try_get() takes it. */
+static void pp_get(struct pp_ctx *ctx, struct folio *folio)
+{
+	int f = pp_idx(ctx, folio);
+
+	if (f < 0)
+		return;
+	folio_get(folio);
+	ctx->refs[f]++;
+}
+
+static void pp_put(struct pp_ctx *ctx, struct folio *folio)
+{
+	int f = pp_idx(ctx, folio);
+
+	if (f < 0)
+		return;
+	if (!ctx->refs[f]) {
+		KUNIT_FAIL(ctx->test, "putting a reference not taken");
+		return;
+	}
+	ctx->refs[f]--;
+	folio_put(folio);
+}
+
+/* Pins recorded on @folio, as the test took them. */
+static unsigned int pp_owned(struct pp_ctx *ctx, struct folio *folio)
+{
+	int f = pp_idx(ctx, folio);
+	unsigned int i, pins = 0;
+
+	if (f < 0)
+		return 0;
+	for (i = 0; i < ctx->nr_owners; i++)
+		pins += ctx->recs[i][f];
+	return pins;
+}
+
+/* The migration moved the recorded pins of @src to @dst. */
+static void pp_moved(struct pp_ctx *ctx, struct folio *src, struct folio *dst)
+{
+	int s = pp_idx(ctx, src), d = pp_idx(ctx, dst);
+	unsigned int i, pins = 0;
+
+	if (s < 0 || d < 0)
+		return;
+	for (i = 0; i < ctx->nr_owners; i++) {
+		pins += ctx->recs[i][s];
+		ctx->recs[i][d] += ctx->recs[i][s];
+		ctx->recs[i][s] = 0;
+	}
+	ctx->pins[s] -= pins;
+	ctx->pins[d] += pins;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The migration steps                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Lock @src and @dst as the migration holds them. */
+static void pp_lock(struct pp_ctx *ctx, struct folio *src, struct folio *dst)
+{
+	int s = pp_idx(ctx, src), d = pp_idx(ctx, dst);
+
+	if (s < 0 || d < 0)
+		return;
+	folio_lock(src);
+	ctx->locked[s] = true;
+	folio_lock(dst);
+	ctx->locked[d] = true;
+}
+
+static void pp_unlock(struct pp_ctx *ctx, struct folio *src,
+		      struct folio *dst)
+{
+	int s = pp_idx(ctx, src), d = pp_idx(ctx, dst);
+
+	if (s < 0 || d < 0)
+		return;
+	ctx->locked[d] = false;
+	folio_unlock(dst);
+	ctx->locked[s] = false;
+	folio_unlock(src);
+}
+
+static int pp_isolate_calls(struct pp_ctx *ctx)
+{
+	unsigned int i;
+	int calls = 0;
+
+	for (i = 0; i < ctx->nr_owners; i++)
+		calls += ctx->owners[i].nr_isolate;
+	return calls;
+}
+
+/*
+ * __pinpage_isolate_folio(), tried again when it fails before asking any owner:
+ * it allocates with GFP_NOWAIT, which may fail for a moment.
+ */
+static int pp_isolate(struct pp_ctx *ctx, struct folio *src,
+		      struct folio *dst, enum migrate_mode mode)
+{
+	int calls, ret, tries = 0;
+
+	do {
+		calls = pp_isolate_calls(ctx);
+		ret = __pinpage_isolate_folio(src, dst, mode);
+	} while (ret == -EAGAIN && pp_isolate_calls(ctx) == calls &&
+		 ++tries < 5);
+	return ret;
+}
+
+/*
+ * The rest of a migration after __pinpage_isolate_folio() returned 1, as
+ * __migrate_folio() and migrate_folio_move() do it, with @src and @dst locked:
+ * check the reference count, move the pins, put the owners back.  Returns 0
+ * when the pins moved to @dst, PP_STALE or PP_MISMATCH when the migration
+ * failed and the owners were put back on @src.
+ */
+static int pp_finish(struct pp_ctx *ctx, struct folio *src, struct folio *dst)
+{
+	int refs = __pinpage_migration_refs(src);
+
+	if (refs == PINPAGE_REFS_STALE) {
+		__pinpage_putback_folio(src, true);
+		return PP_STALE;
+	}
+	KUNIT_EXPECT_EQ(ctx->test, refs, pp_pin_refs(src, pp_owned(ctx, src)));
+	if (folio_ref_count(src) != folio_expected_ref_count(src) + 1 + refs) {
+		__pinpage_putback_folio(src, true);
+		return PP_MISMATCH;
+	}
+	__pinpage_migrate_folio(src, dst);
+	pp_moved(ctx, src, dst);
+	__pinpage_putback_folio(dst, false);
+	return 0;
+}
+
+/*
+ * Migrate @src to @dst as far as pinpage is concerned.  Returns 1 when the
+ * pins moved, 0 when @src has no records, or a negative error.
+ */
+static int pp_migrate(struct pp_ctx *ctx, struct folio *src,
+		      struct folio *dst, enum migrate_mode mode)
+{
+	int ret;
+
+	pp_lock(ctx, src, dst);
+	ret = pp_isolate(ctx, src, dst, mode);
+	if (ret > 0)
+		ret = pp_finish(ctx, src, dst) ?: 1;
+	pp_unlock(ctx, src, dst);
+	return ret;
+}
+
+/*
+ * Whether pinpage has no record on @folio: isolating it then asks no owner and
+ * returns 0.  (With records it returns 1, or -EBUSY if the pins are not all
+ * owned.)
+ */
+static bool pp_no_records(struct pp_ctx *ctx, struct folio *folio)
+{
+	int ret;
+
+	if (!ctx->spare)
+		ctx->spare = pp_folio(ctx, 0);
+	pp_lock(ctx, folio, ctx->spare);
+	ret = pp_isolate(ctx, folio, ctx->spare, MIGRATE_SYNC);
+	if (ret > 0)
+		__pinpage_putback_folio(folio, true);
+	pp_unlock(ctx, folio, ctx->spare);
+	return !ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Setup and cleanup                                                        */
+/* ------------------------------------------------------------------------ */
+
+static void pp_stop_threads(struct pp_ctx *ctx)
+{
+	unsigned int i;
+
+	for (i = 0; i < PP_RACE_THREADS; i++) {
+		if (ctx->threads[i].task)
+			kthread_stop_put(ctx->threads[i].task);
+		ctx->threads[i].task = NULL;
+	}
+}
+
+static int pp_test_init(struct kunit *test)
+{
+	struct pinpage_owner probe = { .ops = &pp_ops };
+	struct pp_ctx *ctx;
+
+	/* False when vm.pinpage_migrate is 0: nothing would be isolated. */
+	if (!pinpage_may_stay_movable(&probe))
+		kunit_skip(test, "vm.pinpage_migrate is off");
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->test = test;
+	atomic_set(&ctx->running, 0);
+	init_completion(&ctx->destroyer.done);
+	test->priv = ctx;
+	return 0;
+}
+
+/* Undo whatever a test left, for instance after a failed assertion. */
+static void pp_test_exit(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	unsigned int i, j;
+
+	if (!ctx)
+		return;
+	pp_stop_threads(ctx);
+	if (ctx->destroyer.task)
+		kthread_stop_put(ctx->destroyer.task);
+
+	/* A migration left half done: put its owners back. */
+	for (i = 0; i < ctx->nr_folios; i++) {
+		if (!__pinpage_folio_isolated(ctx->folios[i]))
+			continue;
+		if (!ctx->locked[i]) {
+			folio_lock(ctx->folios[i]);
+			ctx->locked[i] = true;
+		}
+		__pinpage_putback_folio(ctx->folios[i], true);
+	}
+	for (i = 0; i < ctx->nr_folios; i++)
+		if (ctx->locked[i])
+			folio_unlock(ctx->folios[i]);
+
+	for (i = 0; i < ctx->nr_owners; i++)
+		for (j = 0; j < ctx->nr_folios; j++)
+			if (ctx->recs[i][j])
+				pinpage_drop(&ctx->owners[i].owner,
+					     ctx->folios[j], ctx->recs[i][j]);
+	for (i = 0; i < ctx->nr_owners; i++) {
+		KUNIT_EXPECT_EQ_MSG(test, ctx->owners[i].nr_bad, 0,
+				    "owner %u: ->migrate() out of protocol", i);
+		if (ctx->owners[i].live)
+			pinpage_owner_destroy(&ctx->owners[i].owner);
+	}
+	for (i = 0; i < ctx->nr_folios; i++) {
+		pp_sim_unpin(ctx->folios[i], ctx->pins[i]);
+		if (ctx->refs[i])
+			folio_put_refs(ctx->folios[i], ctx->refs[i]);
+		folio_put(ctx->folios[i]);
+	}
+	test->priv = NULL;
+}
+
+static const unsigned int pp_orders[] = { 0, 2 };
+
+static void pp_order_desc(const unsigned int *order, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "order-%u folio", *order);
+}
+
+KUNIT_ARRAY_PARAM(pp_order, pp_orders, pp_order_desc);
+
+static unsigned int pp_param_order(struct kunit *test)
+{
+	return *(const unsigned int *)test->param_value;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Records                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* One pin recorded and dropped leaves no record behind. */
+static void pinpage_test_add_drop(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *folio = pp_folio(ctx, 0);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, folio));
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_movable(folio));
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, folio, 1), 0);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 1);
+	PP_EXPECT_PINS(test, folio, 1);
+	/* Every pin is owned: compaction may take the folio. */
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(folio));
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(folio));
+
+	/* The record goes first, then the pin: pinpage_unpin_user_pages(). */
+	pp_drop(ctx, a, folio, 1);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 0);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_movable(folio));
+	pp_release(ctx, folio, 1);
+	PP_EXPECT_PINS(test, folio, 0);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, folio));
+	KUNIT_EXPECT_EQ(test, a->nr_isolate, 0);
+}
+
+/* An owner holding a page twice keeps its record until both pins are gone. */
+static void pinpage_test_same_owner_twice(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *folio = pp_folio(ctx, 0);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+
+	/* One pin, then a second one: the owner entry becomes a count of 2. */
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, folio, 1), 0);
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, folio, 1), 0);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 2);
+	PP_EXPECT_PINS(test, folio, 2);
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(folio));
+
+	/* One pin forgotten but still held: it is not owned any more. */
+	pp_drop(ctx, a, folio, 1);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 1);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_movable(folio));
+	pp_release(ctx, folio, 1);
+	/* The other one is still recorded. */
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(folio));
+	KUNIT_EXPECT_FALSE(test, pp_no_records(ctx, folio));
+
+	pp_unpin(ctx, a, folio, 1);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 0);
+	PP_EXPECT_PINS(test, folio, 0);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, folio));
+
+	/* Two pins recorded at once, dropped one by one. */
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, folio, 2), 0);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 2);
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(folio));
+	pp_unpin(ctx, a, folio, 1);
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(folio));
+	pp_unpin(ctx, a, folio, 1);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 0);
+	PP_EXPECT_PINS(test, folio, 0);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, folio));
+	pp_expect_balanced(test, a);
+}
+
+/* Outside a migration the migration hooks change nothing. */
+static void pinpage_test_hooks_idle(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *src = pp_folio(ctx, 0), *dst = pp_folio(ctx, 0);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_owner *b = pp_owner_new(ctx, &pp_ops);
+	int round;
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+	/* Round 0: the owner alone; round 1: two owners. */
+	for (round = 0; round < 2; round++) {
+		if (round)
+			KUNIT_ASSERT_EQ(test, pp_pin(ctx, b, src, 1), 0);
+		pp_lock(ctx, src, dst);
+		KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+		KUNIT_EXPECT_EQ(test, __pinpage_migration_refs(src), 0);
+		__pinpage_migrate_folio(src, dst);
+		__pinpage_putback_folio(src, true);
+		__pinpage_putback_folio(dst, false);
+		pp_unlock(ctx, src, dst);
+
+		PP_EXPECT_PINS(test, src, round + 1);
+		PP_EXPECT_PINS(test, dst, 0);
+		KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
+		KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+	}
+	KUNIT_EXPECT_EQ(test, a->nr_isolate + a->nr_migrate + a->nr_putback, 0);
+	KUNIT_EXPECT_EQ(test, b->nr_isolate + b->nr_migrate + b->nr_putback, 0);
+	pp_unpin(ctx, b, src, 1);
+	pp_unpin(ctx, a, src, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Migration                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Three owners: each is isolated, migrated and put back once. */
+static void pinpage_test_several_owners(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	unsigned int order = pp_param_order(test);
+	struct folio *src = pp_folio(ctx, order), *dst = pp_folio(ctx, order);
+	struct pp_owner *o[3];
+	int i, refs;
+
+	for (i = 0; i < ARRAY_SIZE(o); i++) {
+		o[i] = pp_owner_new(ctx, &pp_ops);
+		KUNIT_ASSERT_EQ(test, pp_pin(ctx, o[i], src, 1), 0);
+	}
+	PP_EXPECT_PINS(test, src, 3);
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
+
+	pp_lock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_isolated(src));
+	KUNIT_EXPECT_TRUE(test, pinpage_folio_isolated(src));
+	for (i = 0; i < ARRAY_SIZE(o); i++) {
+		KUNIT_EXPECT_EQ(test, o[i]->nr_isolate, 1);
+		KUNIT_EXPECT_TRUE(test, o[i]->isolated);
+		KUNIT_EXPECT_EQ(test, o[i]->mode, MIGRATE_SYNC);
+	}
+
+	/* What __migrate_folio() adds to the expected reference count. */
+	refs = __pinpage_migration_refs(src);
+	KUNIT_EXPECT_EQ(test, refs, pp_pin_refs(src, 3));
+	KUNIT_EXPECT_EQ(test, folio_ref_count(src),
+			folio_expected_ref_count(src) + 1 + refs);
+
+	__pinpage_migrate_folio(src, dst);
+	pp_moved(ctx, src, dst);
+	PP_EXPECT_PINS(test, src, 0);
+	PP_EXPECT_PINS(test, dst, 3);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_isolated(dst));
+	for (i = 0; i < ARRAY_SIZE(o); i++) {
+		KUNIT_EXPECT_EQ(test, o[i]->nr_migrate, 1);
+		KUNIT_EXPECT_PTR_EQ(test, o[i]->src, src);
+		KUNIT_EXPECT_PTR_EQ(test, o[i]->dst, dst);
+		/* Still isolated until the putback. */
+		KUNIT_EXPECT_TRUE(test, o[i]->isolated);
+		KUNIT_EXPECT_EQ(test, o[i]->nr_putback, 0);
+	}
+
+	__pinpage_putback_folio(dst, false);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(dst));
+	for (i = 0; i < ARRAY_SIZE(o); i++) {
+		KUNIT_EXPECT_EQ(test, o[i]->nr_putback, 1);
+		KUNIT_EXPECT_PTR_EQ(test, o[i]->putback_folio, dst);
+		pp_expect_balanced(test, o[i]);
+	}
+	pp_unlock(ctx, src, dst);
+
+	/* The records moved with the pins. */
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(dst));
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+	for (i = 0; i < ARRAY_SIZE(o); i++) {
+		KUNIT_EXPECT_EQ(test, pp_nr_pins(o[i]), 1);
+		pp_unpin(ctx, o[i], dst, 1);
+		KUNIT_EXPECT_EQ(test, pp_nr_pins(o[i]), 0);
+	}
+	PP_EXPECT_PINS(test, dst, 0);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+}
+
+/* An owner that refuses stops the migration; the others are put back. */
+static void pinpage_test_owner_refuses(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *src = pp_folio(ctx, 0), *dst = pp_folio(ctx, 0);
+	struct pp_owner *a, *b, *c, *o[3];
+	static const int refusals[] = { -EBUSY, -EPERM };
+	int i, r;
+
+	for (i = 0; i < ARRAY_SIZE(o); i++) {
+		o[i] = pp_owner_new(ctx, &pp_ops);
+		KUNIT_ASSERT_EQ(test, pp_pin(ctx, o[i], src, 1), 0);
+	}
+	a = o[0];
+	b = o[1];
+	c = o[2];
+
+	/* Any error but -EAGAIN is a refusal, reported as -EBUSY. */
+	for (r = 0; r < ARRAY_SIZE(refusals); r++) {
+		b->refuse = refusals[r];
+		pp_lock(ctx, src, dst);
+		KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC),
+				-EBUSY);
+		KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+		pp_unlock(ctx, src, dst);
+
+		/* The owners are asked in the order they were recorded. */
+		KUNIT_EXPECT_EQ(test, a->nr_isolate, r + 1);
+		KUNIT_EXPECT_EQ(test, a->nr_putback, r + 1);
+		KUNIT_EXPECT_PTR_EQ(test, a->putback_folio, src);
+		KUNIT_EXPECT_EQ(test, b->nr_isolate, r + 1);
+		KUNIT_EXPECT_EQ(test, b->nr_isolated, 0);
+		KUNIT_EXPECT_EQ(test, c->nr_isolate, 0);
+		for (i = 0; i < ARRAY_SIZE(o); i++) {
+			pp_expect_balanced(test, o[i]);
+			KUNIT_EXPECT_EQ(test, o[i]->nr_migrate, 0);
+			KUNIT_EXPECT_EQ(test, pp_nr_pins(o[i]), 1);
+		}
+		/* Nothing moved, the records stay. */
+		PP_EXPECT_PINS(test, src, 3);
+		PP_EXPECT_PINS(test, dst, 0);
+		KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
+		KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+	}
+
+	/* Once b agrees, the same dst (its reservation released) takes them. */
+	b->refuse = 0;
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	for (i = 0; i < ARRAY_SIZE(o); i++) {
+		pp_expect_balanced(test, o[i]);
+		KUNIT_EXPECT_EQ(test, o[i]->nr_migrate, 1);
+		KUNIT_EXPECT_PTR_EQ(test, o[i]->putback_folio, dst);
+	}
+	PP_EXPECT_PINS(test, src, 0);
+	PP_EXPECT_PINS(test, dst, 3);
+	for (i = 0; i < ARRAY_SIZE(o); i++)
+		pp_unpin(ctx, o[i], dst, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+}
+
+/*
+ * An owner that is busy makes the migration fail with -EAGAIN; the owners
+ * then stay on the source when a migration fails after their isolation.
+ */
+static void pinpage_test_owner_busy(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *src = pp_folio(ctx, 0), *dst = pp_folio(ctx, 0);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_owner *b = pp_owner_new(ctx, &pp_ops);
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, b, src, 1), 0);
+
+	b->refuse = -EAGAIN;
+	pp_lock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_ASYNC),
+			-EAGAIN);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+	pp_unlock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, b->nr_isolate, 1);
+	KUNIT_EXPECT_EQ(test, b->mode, MIGRATE_ASYNC);
+	KUNIT_EXPECT_EQ(test, a->nr_putback, 1);
+	pp_expect_balanced(test, a);
+	pp_expect_balanced(test, b);
+	PP_EXPECT_PINS(test, src, 2);
+
+	/* Isolated, then the migration fails: back on the untouched source. */
+	b->refuse = 0;
+	pp_lock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC_LIGHT), 1);
+	KUNIT_EXPECT_EQ(test, b->mode, MIGRATE_SYNC_LIGHT);
+	KUNIT_EXPECT_TRUE(test, a->isolated);
+	KUNIT_EXPECT_TRUE(test, b->isolated);
+	__pinpage_putback_folio(src, true);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+	pp_unlock(ctx, src, dst);
+	KUNIT_EXPECT_PTR_EQ(test, a->putback_folio, src);
+	KUNIT_EXPECT_PTR_EQ(test, b->putback_folio, src);
+	KUNIT_EXPECT_EQ(test, a->nr_migrate + b->nr_migrate, 0);
+	pp_expect_balanced(test, a);
+	pp_expect_balanced(test, b);
+	PP_EXPECT_PINS(test, src, 2);
+	PP_EXPECT_PINS(test, dst, 0);
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
+
+	/* And the next attempt moves them. */
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	PP_EXPECT_PINS(test, dst, 2);
+	pp_unpin(ctx, a, dst, 1);
+	pp_unpin(ctx, b, dst, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+}
+
+/* Pins and pin counts follow the records, there and back again. */
+static void pinpage_test_transfer_counts(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	unsigned int order = pp_param_order(test);
+	struct folio *src = pp_folio(ctx, order), *dst = pp_folio(ctx, order);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_owner *b = pp_owner_new(ctx, &pp_ops);
+
+	/* One owner with one pin: the owner itself is the record. */
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+	a->cur = src;
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	PP_EXPECT_PINS(test, src, 0);
+	PP_EXPECT_PINS(test, dst, 1);
+	KUNIT_EXPECT_PTR_EQ(test, a->cur, dst);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+
+	/* Two owners, four pins, back to the first folio. */
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, dst, 1), 0);
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, b, dst, 2), 0);
+	b->cur = dst;
+	PP_EXPECT_PINS(test, dst, 4);
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, dst, src, MIGRATE_SYNC), 1);
+	PP_EXPECT_PINS(test, src, 4);
+	PP_EXPECT_PINS(test, dst, 0);
+	KUNIT_EXPECT_PTR_EQ(test, a->cur, src);
+	KUNIT_EXPECT_PTR_EQ(test, b->cur, src);
+
+	/* One pin fewer, and over again. */
+	pp_unpin(ctx, a, src, 1);
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	PP_EXPECT_PINS(test, src, 0);
+	PP_EXPECT_PINS(test, dst, 3);
+	KUNIT_EXPECT_EQ(test, a->nr_migrate, 3);
+	KUNIT_EXPECT_EQ(test, b->nr_migrate, 2);
+	pp_expect_balanced(test, a);
+	pp_expect_balanced(test, b);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 1);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(b), 2);
+
+	pp_unpin(ctx, a, dst, 1);
+	pp_unpin(ctx, b, dst, 2);
+	PP_EXPECT_PINS(test, dst, 0);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+}
+
+/* A pin that no owner recorded keeps the folio in place, asking nobody. */
+static void pinpage_test_unowned_pin(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	unsigned int order = pp_param_order(test);
+	struct folio *src = pp_folio(ctx, order), *dst = pp_folio(ctx, order);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+	pp_take(ctx, src, 1);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_movable(src));
+
+	pp_lock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC), -EBUSY);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+	pp_unlock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, a->nr_isolate, 0);
+	KUNIT_EXPECT_EQ(test, a->nr_putback, 0);
+	PP_EXPECT_PINS(test, src, 2);
+
+	/* Without it the folio moves (and dst was not left reserved). */
+	pp_release(ctx, src, 1);
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	PP_EXPECT_PINS(test, dst, 1);
+	pp_expect_balanced(test, a);
+	pp_unpin(ctx, a, dst, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+}
+
+/*
+ * A plain reference is no pin: pinpage isolates the owners, and leaves it to
+ * the reference count check of the migration to fail.
+ */
+static void pinpage_test_extra_ref(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	unsigned int order = pp_param_order(test);
+	struct folio *src = pp_folio(ctx, order), *dst = pp_folio(ctx, order);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+	pp_get(ctx, src);
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC),
+			PP_MISMATCH);
+	KUNIT_EXPECT_EQ(test, a->nr_isolated, 1);
+	KUNIT_EXPECT_EQ(test, a->nr_migrate, 0);
+	KUNIT_EXPECT_PTR_EQ(test, a->putback_folio, src);
+	pp_expect_balanced(test, a);
+	KUNIT_EXPECT_EQ(test, folio_ref_count(src), 2 + pp_pin_refs(src, 1));
+	PP_EXPECT_PINS(test, dst, 0);
+
+	pp_put(ctx, src);
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	PP_EXPECT_PINS(test, src, 0);
+	PP_EXPECT_PINS(test, dst, 1);
+	pp_unpin(ctx, a, dst, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+}
+
+/* A record added after the isolation makes the reference count stale. */
+static void pinpage_test_stale_records(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *src = pp_folio(ctx, 0), *dst = pp_folio(ctx, 0);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_owner *d = pp_owner_new(ctx, &pp_ops);
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+
+	pp_lock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_EQ(test, pp_pin(ctx, d, src, 1), 0);
+	KUNIT_EXPECT_EQ(test, __pinpage_migration_refs(src),
+			PINPAGE_REFS_STALE);
+	__pinpage_putback_folio(src, true);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+	pp_unlock(ctx, src, dst);
+
+	KUNIT_EXPECT_EQ(test, a->nr_putback, 1);
+	KUNIT_EXPECT_PTR_EQ(test, a->putback_folio, src);
+	KUNIT_EXPECT_EQ(test, a->nr_migrate, 0);
+	KUNIT_EXPECT_EQ(test, d->nr_isolate, 0);
+	pp_expect_balanced(test, a);
+	pp_expect_balanced(test, d);
+	PP_EXPECT_PINS(test, src, 2);
+	PP_EXPECT_PINS(test, dst, 0);
+
+	pp_unpin(ctx, d, src, 1);
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_EQ(test, d->nr_isolate, 0);
+	PP_EXPECT_PINS(test, dst, 1);
+	pp_unpin(ctx, a, dst, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+}
+
+/* ->isolate() hook: the partner owner pins the folio meanwhile. */
+static void pp_hook_add_partner(struct pp_owner *o, struct folio *folio)
+{
+	o->hook = NULL;
+	KUNIT_EXPECT_EQ(o->ctx->test, pp_pin(o->ctx, o->partner, folio, 1), 0);
+}
+
+/* A record added while the owners are being isolated: -EAGAIN. */
+static void pinpage_test_add_during_isolate(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *src = pp_folio(ctx, 0), *dst = pp_folio(ctx, 0);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_owner *b = pp_owner_new(ctx, &pp_ops);
+	struct pp_owner *d = pp_owner_new(ctx, &pp_ops);
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, b, src, 1), 0);
+
+	a->hook = pp_hook_add_partner;
+	a->partner = d;
+	pp_lock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC), -EAGAIN);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+	pp_unlock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(d), 1);
+	/* a was put back; nobody was asked after the change. */
+	KUNIT_EXPECT_EQ(test, a->nr_isolated, 1);
+	KUNIT_EXPECT_EQ(test, b->nr_isolate, 0);
+	KUNIT_EXPECT_EQ(test, d->nr_isolate, 0);
+	pp_expect_balanced(test, a);
+	PP_EXPECT_PINS(test, src, 3);
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
+
+	/* All three move on the next attempt. */
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_EQ(test, a->nr_migrate, 1);
+	KUNIT_EXPECT_EQ(test, b->nr_migrate, 1);
+	KUNIT_EXPECT_EQ(test, d->nr_migrate, 1);
+	pp_expect_balanced(test, a);
+	pp_expect_balanced(test, b);
+	pp_expect_balanced(test, d);
+	PP_EXPECT_PINS(test, dst, 3);
+	pp_unpin(ctx, a, dst, 1);
+	pp_unpin(ctx, b, dst, 1);
+	pp_unpin(ctx, d, dst, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+}
+
+/*
+ * ->isolate() hook: the owner forgets its pin just before it gets to the
+ * migration's request, as an unpin racing with the migration would.
+ */
+static void pp_hook_drop_self(struct pp_owner *o, struct folio *folio)
+{
+	o->hook = NULL;
+	pp_drop(o->ctx, o, folio, 1);
+}
+
+/* An owner that dropped its record before ->isolate(): -EAGAIN. */
+static void pinpage_test_drop_during_isolate(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *src = pp_folio(ctx, 0), *dst = pp_folio(ctx, 0);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_owner *b = pp_owner_new(ctx, &pp_ops);
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, b, src, 1), 0);
+
+	b->hook = pp_hook_drop_self;
+	pp_lock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC), -EAGAIN);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+	pp_unlock(ctx, src, dst);
+	/* b agreed but had no record any more: it was put back alone. */
+	KUNIT_EXPECT_EQ(test, b->nr_isolated, 1);
+	KUNIT_EXPECT_EQ(test, b->nr_putback, 1);
+	KUNIT_EXPECT_PTR_EQ(test, b->putback_folio, src);
+	KUNIT_EXPECT_EQ(test, a->nr_isolated, 1);
+	pp_expect_balanced(test, a);
+	pp_expect_balanced(test, b);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(b), 0);
+
+	/* b's pin goes after its record; a's record stays. */
+	pp_release(ctx, src, 1);
+	PP_EXPECT_PINS(test, src, 1);
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_EQ(test, a->nr_migrate, 1);
+	KUNIT_EXPECT_EQ(test, b->nr_isolate, 1);
+	KUNIT_EXPECT_EQ(test, b->nr_migrate, 0);
+	pp_expect_balanced(test, a);
+	PP_EXPECT_PINS(test, dst, 1);
+	pp_unpin(ctx, a, dst, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+}
+
+/*
+ * The only record of the folio goes while its owner is asked: the migration
+ * fails with -EAGAIN, ends cleanly and releases the destination.
+ */
+static void pinpage_test_last_drop_during_isolate(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *src = pp_folio(ctx, 0), *dst = pp_folio(ctx, 0);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	static const int answers[] = { 0, -EAGAIN };
+	int r;
+
+	/* The owner agrees (round 0) or is busy (round 1) after its drop. */
+	for (r = 0; r < ARRAY_SIZE(answers); r++) {
+		KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+		a->hook = pp_hook_drop_self;
+		a->refuse = answers[r];
+		pp_lock(ctx, src, dst);
+		KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC),
+				-EAGAIN);
+		KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+		pp_unlock(ctx, src, dst);
+		a->refuse = 0;
+		KUNIT_EXPECT_EQ(test, a->nr_isolate, r + 1);
+		pp_expect_balanced(test, a);
+		KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 0);
+		pp_release(ctx, src, 1);
+		PP_EXPECT_PINS(test, src, 0);
+		KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+	}
+
+	/* dst is free for the next migration. */
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	PP_EXPECT_PINS(test, dst, 1);
+	pp_unpin(ctx, a, dst, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+	pp_expect_balanced(test, a);
+}
+
+/* Owners whose ->isolate() is not bounded need a pinnable destination. */
+static void pinpage_test_needs_pinnable(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *folio = pp_folio(ctx, 0);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_owner *u = pp_owner_new(ctx, &pp_unbounded_ops);
+
+	KUNIT_EXPECT_TRUE(test, pinpage_may_stay_movable(&a->owner));
+	KUNIT_EXPECT_FALSE(test, pinpage_may_stay_movable(&u->owner));
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_needs_pinnable(folio));
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, folio, 1), 0);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_needs_pinnable(folio));
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, u, folio, 1), 0);
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_needs_pinnable(folio));
+	pp_unpin(ctx, a, folio, 1);
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_needs_pinnable(folio));
+	pp_unpin(ctx, u, folio, 1);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_needs_pinnable(folio));
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, folio));
+}
+
+static int pp_destroy_fn(void *data)
+{
+	struct pp_destroyer *d = data;
+
+	pinpage_owner_destroy(&d->o->owner);
+	d->nr_putback = READ_ONCE(d->o->nr_putback);
+	d->o->live = false;
+	complete(&d->done);
+	return 0;
+}
+
+/*
+ * ->isolate() hook: the owner goes away.  It drops its record and has another
+ * thread destroy it, which must wait until pinpage is done calling into it.
+ */
+static void pp_hook_destroy(struct pp_owner *o, struct folio *folio)
+{
+	struct pp_destroyer *d = &o->ctx->destroyer;
+	struct task_struct *task;
+
+	o->hook = NULL;
+	pp_drop(o->ctx, o, folio, 1);
+	d->o = o;
+	task = kthread_create(pp_destroy_fn, d, "pinpage_kunit_destroy");
+	if (IS_ERR(task))
+		return;
+	get_task_struct(task);
+	d->task = task;
+	wake_up_process(task);
+	/* A sync migration allows ->isolate() a bounded sleep. */
+	msleep(20);
+	KUNIT_EXPECT_FALSE(o->ctx->test, completion_done(&d->done));
+}
+
+/* pinpage_owner_destroy() waits for a migration calling into the owner. */
+static void pinpage_test_destroy_waits(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct pp_destroyer *d = &ctx->destroyer;
+	struct folio *src = pp_folio(ctx, 0), *dst = pp_folio(ctx, 0);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_owner *b = pp_owner_new(ctx, &pp_ops);
+	unsigned long left;
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, b, src, 1), 0);
+
+	a->hook = pp_hook_destroy;
+	pp_lock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC), -EAGAIN);
+	pp_unlock(ctx, src, dst);
+	pp_release(ctx, src, 1);
+	if (!d->task)
+		kunit_skip(test, "cannot start a thread");
+
+	left = wait_for_completion_timeout(&d->done, 10 * HZ);
+	KUNIT_EXPECT_NE(test, left, 0UL);
+	kthread_stop_put(d->task);
+	d->task = NULL;
+	/* The putback came before the destroy returned. */
+	KUNIT_EXPECT_EQ(test, d->nr_putback, 1);
+	KUNIT_EXPECT_EQ(test, a->nr_isolated, 1);
+	KUNIT_EXPECT_FALSE(test, a->isolated);
+	KUNIT_EXPECT_FALSE(test, a->live);
+	pp_expect_balanced(test, b);
+
+	/* The survivor moves alone. */
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_EQ(test, b->nr_migrate, 1);
+	KUNIT_EXPECT_EQ(test, a->nr_migrate, 0);
+	PP_EXPECT_PINS(test, dst, 1);
+	pp_unpin(ctx, b, dst, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Concurrency                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An owner of the migrating folio: under its lock (which ->isolate() trylocks),
+ * pin the folio once more and record it, as the owner and as its partner b,
+ * then undo it all.  ->migrate() moves a->cur while the lock is held.
+ */
+static int pp_owner_thread(void *data)
+{
+	struct pp_thread *t = data;
+	struct mutex *lock = t->a->lock;
+	struct folio *folio;
+	unsigned int i;
+
+	for (i = 0; i < t->loops && !kthread_should_stop(); i++) {
+		mutex_lock(lock);
+		folio = READ_ONCE(t->a->cur);
+		pp_sim_pin(folio, 2);
+		if (!pinpage_add(&t->a->owner, folio, 1)) {
+			if (!pinpage_add(&t->b->owner, folio, 1))
+				pinpage_drop(&t->b->owner, folio, 1);
+			else
+				t->nomem++;
+			pinpage_drop(&t->a->owner, folio, 1);
+		} else {
+			t->nomem++;
+		}
+		pp_sim_unpin(folio, 2);
+		mutex_unlock(lock);
+		t->done++;
+		usleep_range(10, 30);
+	}
+	atomic_dec(&t->ctx->running);
+	return 0;
+}
+
+/* One owner, two owners, a count of two, and back to nothing. */
+static bool pp_churn_once(struct pinpage_owner *x, struct pinpage_owner *y,
+			  struct folio *folio)
+{
+	bool ok = false;
+
+	pp_sim_pin(folio, 3);
+	if (pinpage_add(x, folio, 1))
+		goto out;
+	if (pinpage_add(y, folio, 1))
+		goto drop_x;
+	if (pinpage_add(x, folio, 1))
+		goto drop_y;
+	pinpage_drop(x, folio, 1);
+	ok = true;
+drop_y:
+	pinpage_drop(y, folio, 1);
+drop_x:
+	pinpage_drop(x, folio, 1);
+out:
+	pp_sim_unpin(folio, 3);
+	return ok;
+}
+
+/* Owners of the neighbouring pages: records come and go in the same leaf. */
+static int pp_churn_thread(void *data)
+{
+	struct pp_thread *t = data;
+	struct pinpage_owner *x, *y;
+	unsigned int i;
+
+	for (i = 0; i < t->loops && !kthread_should_stop(); i++) {
+		x = &t->a->owner;
+		y = &t->b->owner;
+		if (i & 2)
+			swap(x, y);
+		if (!pp_churn_once(x, y, t->folio[i & 1]))
+			t->nomem++;
+		t->done++;
+		cond_resched();
+	}
+	atomic_dec(&t->ctx->running);
+	return 0;
+}
+
+static int pp_start_thread(struct pp_thread *t, unsigned int id)
+{
+	struct task_struct *task;
+
+	task = kthread_create(t->churn ? pp_churn_thread : pp_owner_thread, t,
+			      "pinpage_kunit/%u", id);
+	if (IS_ERR(task))
+		return PTR_ERR(task);
+	get_task_struct(task);
+	t->task = task;
+	wake_up_process(task);
+	return 0;
+}
+
+/*
+ * The folio of owner m and the owner threads migrates back and forth while
+ * they pin and unpin it, and while the churn threads change records of the
+ * PFN-adjacent pages.
+ */
+static void pinpage_test_migration_race(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *block[1U << PP_RACE_BLOCK_ORDER], *src, *dst;
+	int moved = 0, failed = 0, none = 0, stale = 0, mismatch = 0;
+	unsigned long deadline;
+	int attempts, ret;
+	struct pp_thread *t;
+	struct pp_owner *m;
+	unsigned int i, j;
+
+	/* The migrating pair, then two pages for each churn thread. */
+	BUILD_BUG_ON(2 + 2 * PP_RACE_CHURN_THREADS >
+		     1U << PP_RACE_BLOCK_ORDER);
+	pp_folio_block(ctx, PP_RACE_BLOCK_ORDER, block);
+	src = block[0];
+	dst = block[1];
+
+	m = pp_owner_new(ctx, &pp_ops);
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, m, src, 1), 0);
+	m->cur = src;
+	for (i = 0; i < PP_RACE_THREADS; i++) {
+		t = &ctx->threads[i];
+		t->ctx = ctx;
+		t->a = pp_owner_new(ctx, &pp_ops);
+		t->b = pp_owner_new(ctx, &pp_ops);
+		if (i < PP_RACE_OWNER_THREADS) {
+			t->a->lock = &t->a->mutex;
+			t->b->lock = &t->a->mutex;
+			KUNIT_ASSERT_EQ(test, pp_pin(ctx, t->a, src, 1), 0);
+			t->a->cur = src;
+			t->loops = PP_RACE_OWNER_LOOPS;
+		} else {
+			j = i - PP_RACE_OWNER_THREADS;
+			t->churn = true;
+			t->folio[0] = block[2 + 2 * j];
+			t->folio[1] = block[3 + 2 * j];
+			t->loops = PP_RACE_CHURN_LOOPS;
+		}
+	}
+
+	atomic_set(&ctx->running, PP_RACE_THREADS);
+	for (i = 0; i < PP_RACE_THREADS; i++) {
+		if (pp_start_thread(&ctx->threads[i], i)) {
+			pp_stop_threads(ctx);
+			kunit_skip(test, "cannot start thread %u", i);
+		}
+	}
+
+	for (attempts = 0; attempts < PP_RACE_ATTEMPTS; attempts++) {
+		if (moved >= PP_RACE_MIGRATIONS && !atomic_read(&ctx->running))
+			break;
+		ret = pp_migrate(ctx, src, dst,
+				 attempts & 1 ? MIGRATE_ASYNC : MIGRATE_SYNC);
+		if (ret == 1) {
+			swap(src, dst);
+			moved++;
+		} else if (!ret) {
+			none++;
+		} else if (ret == PP_STALE) {
+			stale++;
+		} else if (ret == PP_MISMATCH) {
+			mismatch++;
+		} else {
+			KUNIT_EXPECT_TRUE(test,
+					  ret == -EAGAIN || ret == -EBUSY);
+			failed++;
+		}
+		cond_resched();
+	}
+	/* Let the threads finish their loops, unless one hangs. */
+	deadline = jiffies + 30 * HZ;
+	while (atomic_read(&ctx->running) && time_before(jiffies, deadline))
+		usleep_range(1000, 2000);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->running), 0);
+	pp_stop_threads(ctx);
+
+	/*
+	 * m and a always have records; once they are all isolated nothing can
+	 * change them, so the references always match.
+	 */
+	KUNIT_EXPECT_EQ(test, none, 0);
+	KUNIT_EXPECT_EQ(test, stale, 0);
+	KUNIT_EXPECT_EQ(test, mismatch, 0);
+
+	/* Quiet now: the next migration must succeed. */
+	ret = pp_migrate(ctx, src, dst, MIGRATE_SYNC);
+	KUNIT_EXPECT_EQ(test, ret, 1);
+	if (ret == 1) {
+		swap(src, dst);
+		moved++;
+	}
+	kunit_info(test, "%d migrations, %d failed (busy), in %d attempts\n",
+		   moved, failed, attempts + 1);
+	for (i = 0; i < PP_RACE_THREADS; i++) {
+		t = &ctx->threads[i];
+		if (t->nomem)
+			kunit_info(test, "thread %u: %u of %u loops: -ENOMEM\n",
+				   i, t->nomem, t->done);
+	}
+
+	pp_expect_balanced(test, m);
+	KUNIT_EXPECT_EQ(test, m->nr_migrate, moved);
+	KUNIT_EXPECT_PTR_EQ(test, m->cur, src);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(m), 1);
+	for (i = 0; i < PP_RACE_THREADS; i++) {
+		t = &ctx->threads[i];
+		KUNIT_EXPECT_EQ(test, t->done, t->loops);
+		pp_expect_balanced(test, t->a);
+		pp_expect_balanced(test, t->b);
+		KUNIT_EXPECT_EQ(test, pp_nr_pins(t->b), 0);
+		KUNIT_EXPECT_EQ(test, t->b->nr_migrate, 0);
+		if (t->churn) {
+			KUNIT_EXPECT_EQ(test, pp_nr_pins(t->a), 0);
+			KUNIT_EXPECT_EQ(test, t->a->nr_isolate, 0);
+			KUNIT_EXPECT_EQ(test, t->b->nr_isolate, 0);
+			for (j = 0; j < ARRAY_SIZE(t->folio); j++) {
+				struct folio *folio = t->folio[j];
+
+				PP_EXPECT_PINS(test, folio, 0);
+				KUNIT_EXPECT_TRUE(test,
+						  pp_no_records(ctx, folio));
+			}
+		} else {
+			KUNIT_EXPECT_EQ(test, pp_nr_pins(t->a), 1);
+			KUNIT_EXPECT_EQ(test, t->a->nr_migrate, moved);
+			KUNIT_EXPECT_PTR_EQ(test, t->a->cur, src);
+		}
+	}
+
+	PP_EXPECT_PINS(test, src, 1 + PP_RACE_OWNER_THREADS);
+	PP_EXPECT_PINS(test, dst, 0);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+	pp_unpin(ctx, m, src, 1);
+	for (i = 0; i < PP_RACE_OWNER_THREADS; i++)
+		pp_unpin(ctx, ctx->threads[i].a, src, 1);
+	PP_EXPECT_PINS(test, src, 0);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+}
+
+static struct kunit_case pinpage_test_cases[] = {
+	KUNIT_CASE(pinpage_test_add_drop),
+	KUNIT_CASE(pinpage_test_same_owner_twice),
+	KUNIT_CASE(pinpage_test_hooks_idle),
+	KUNIT_CASE_PARAM(pinpage_test_several_owners, pp_order_gen_params),
+	KUNIT_CASE(pinpage_test_owner_refuses),
+	KUNIT_CASE(pinpage_test_owner_busy),
+	KUNIT_CASE_PARAM(pinpage_test_transfer_counts, pp_order_gen_params),
+	KUNIT_CASE_PARAM(pinpage_test_unowned_pin, pp_order_gen_params),
+	KUNIT_CASE_PARAM(pinpage_test_extra_ref, pp_order_gen_params),
+	KUNIT_CASE(pinpage_test_stale_records),
+	KUNIT_CASE(pinpage_test_add_during_isolate),
+	KUNIT_CASE(pinpage_test_drop_during_isolate),
+	KUNIT_CASE(pinpage_test_last_drop_during_isolate),
+	KUNIT_CASE(pinpage_test_needs_pinnable),
+	KUNIT_CASE(pinpage_test_destroy_waits),
+	KUNIT_CASE(pinpage_test_migration_race),
+	{}
+};
+
+static struct kunit_suite pinpage_test_suite = {
+	.name = "pinpage",
+	.init = pp_test_init,
+	.exit = pp_test_exit,
+	.test_cases = pinpage_test_cases,
+};
+
+kunit_test_suite(pinpage_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for pinpage");
+MODULE_LICENSE("GPL");
