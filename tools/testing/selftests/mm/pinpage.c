@@ -13,13 +13,16 @@
  *
  *  - pinpage_migrate.owned_pin_migrates: an owned pin is migrated by
  *    compaction (buffer placed low in its zone, so compaction must move it),
- *    by a CMA allocation of the whole CMA area (bounded owner), by offlining
- *    the memory block (bounded owner) and by move_pages(2), with small pages
- *    and, where it makes sense, THPs.  After migration the
- *    pin is still held, the owner's pages (PIN_OWNED_TEST_PFNS) are exactly
- *    the pages the process maps (/proc/self/pagemap), the owner got a
- *    ->migrate() per moved folio, every isolation was put back and both the
- *    process's and the owner's view of the memory hold the original data.
+ *    by a CMA allocation of the whole CMA area (bounded owner, buffer placed
+ *    in the area), by offlining its memory block (bounded owner, buffer placed
+ *    in a ZONE_MOVABLE block without reserved pages) and by move_pages(2),
+ *    with small pages and, where it makes sense, THPs.  Placing means
+ *    faulting memory (on the target's node) until a chunk lands where needed.
+ *    After migration the pin is still held, the owner's pages
+ *    (PIN_OWNED_TEST_PFNS) are exactly the pages the process maps
+ *    (/proc/self/pagemap), the owner got a ->migrate() per moved folio, every
+ *    isolation was put back and both the process's and the owner's view of
+ *    the memory hold the original data.
  *  - pinpage.nested_owners: two owners pin the same pages; both are repointed.
  *  - pinpage.refusing_owner: one of two owners refuses isolation; nothing
  *    moves and the other owner is put back.
@@ -48,6 +51,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <linux/mempolicy.h>
 #include <linux/types.h>
 
 #include "../../../../mm/gup_test.h"
@@ -77,10 +81,6 @@ struct pin_owned_test {
 };
 #endif
 
-#ifndef MPOL_MF_MOVE
-#define MPOL_MF_MOVE		(1 << 1)
-#endif
-
 #define GUP_TEST_PATH		"/sys/kernel/debug/gup_test"
 #define PINPAGE_SYSCTL		"/proc/sys/vm/pinpage_migrate"
 #define COMPACT_PATH		"/proc/sys/vm/compact_memory"
@@ -98,10 +98,14 @@ struct pin_owned_test {
 #define MAX_NODES		1024
 #define OFFLINE_TIMEOUT		20	/* seconds */
 #define KPF_THP			22
+#define KPF_RESERVED		32
 #define STATUS_UNSET		(-100000)	/* move_pages() status not written */
 #define MAX_ZONES		256
 #define LOW_SAMPLE_SIZE		(128UL << 20)	/* to fault in DMA32/Normal zones */
 #define LOW_MAX_FAULT		(1UL << 30)	/* at most, and half of MemAvailable */
+#define NODE_MAX_FAULT		(700UL << 20)	/* at most, and 3/4 of the node's MemFree */
+#define MAX_BLOCKS		512		/* memory blocks to offline, at most */
+#define NODEMASK_LONGS		(MAX_NODES / (8 * sizeof(unsigned long)))
 
 enum pp_trigger {
 	PP_COMPACT,
@@ -120,14 +124,15 @@ static const char * const pp_trigger_names[] = {
 /* Where setup_buffer() places the buffer. */
 enum pp_place {
 	PLACE_ANY,
-	PLACE_CMA,		/* best effort: in the CMA area */
+	PLACE_CMA,		/* in the CMA area */
 	PLACE_ZONE_LOW,		/* in the lower half of a DMA32 or Normal zone */
+	PLACE_OFFLINE,		/* in an offlinable ZONE_MOVABLE memory block */
 };
 
 static const enum pp_place pp_trigger_place[] = {
 	[PP_COMPACT]	= PLACE_ZONE_LOW,
 	[PP_CMA]	= PLACE_CMA,
-	[PP_OFFLINE]	= PLACE_ANY,
+	[PP_OFFLINE]	= PLACE_OFFLINE,
 	[PP_MOVE_PAGES]	= PLACE_ANY,
 };
 
@@ -193,6 +198,11 @@ struct pp_ctx {
 	unsigned long cma_allocated;	/* pages allocated through debugfs */
 	long offline_block;		/* memory block to online again, or -1 */
 	struct pp_zone zone;		/* PLACE_ZONE_LOW: the buffer's zone */
+	bool policy_bound;		/* steer_bind() changed the memory policy */
+	int saved_mode;
+	unsigned long saved_nodes[NODEMASK_LONGS];
+	bool cpus_bound;		/* steer_bind() changed the CPU affinity */
+	cpu_set_t saved_cpus;
 };
 
 /* --- small file helpers --- */
@@ -649,99 +659,57 @@ static bool pfn_in_low_half(const struct pp_zone *z, uint64_t pfn)
 	return pfn >= z->start && pfn < z->start + z->spanned / 2;
 }
 
-static uint64_t mem_available(void)
+/* The value of @key (say "MemFree:") in a meminfo file, in bytes; 0 if absent. */
+static uint64_t meminfo_bytes(const char *path, const char *key)
 {
 	unsigned long long kb = 0;
-	char line[128];
+	char line[256], *p;
 	FILE *f;
 
-	f = fopen(MEMINFO_PATH, "r");
+	f = fopen(path, "r");
 	if (!f)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, key);
+		if (p && sscanf(p + strlen(key), "%llu", &kb) == 1)
 			break;
+	}
 	fclose(f);
 	return kb << 10;
 }
 
-/*
- * Map the buffer low in a zone, for compaction: its migrate scanner walks the
- * zone upwards from the start, its free scanner downwards from the end, and it
- * moves only pages below where they meet.  Fault pages until LOW_SAMPLE_SIZE
- * of them come from DMA32/Normal zones (anonymous faults are served from
- * ZONE_MOVABLE first), keep the aligned chunk of the buffer's size with the
- * lowest PFNs that lies in the lower half of one such zone, and unmap the
- * rest so that free memory surrounds it.  Small pages only.
- */
-static int map_low_chunk(struct __test_metadata *_metadata, struct pp_ctx *c)
+static uint64_t node_free(int node)
 {
-	unsigned long nr_chunks, want, sampled = 0, i, j;
-	uint64_t limit, best_hi = UINT64_MAX, hi;
-	char *map, *base, *chunk, *end, *best = NULL;
-	struct pp_zone zones[MAX_ZONES];
-	int nr_zones, zone, best_zone = -1, z, ret;
-	bool ok;
+	char path[64];
 
-	nr_zones = read_zones(zones, MAX_ZONES);
-	if (nr_zones <= 0)
-		SKIP(return 1, "cannot read the zones from " ZONEINFO_PATH);
-	limit = mem_available() / 2;
-	if (limit > LOW_MAX_FAULT)
-		limit = LOW_MAX_FAULT;
-	nr_chunks = limit / c->size;
-	if (!nr_chunks)
-		SKIP(return 1, "too little free memory to place the buffer");
+	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/meminfo", node);
+	return meminfo_bytes(path, "MemFree:");
+}
 
-	/* One chunk of slack to align the chunks. */
-	map = mmap(NULL, (nr_chunks + 1) * c->size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, map) TH_LOG("mmap: %s", strerror(errno));
-	c->map = map;
-	c->map_size = (nr_chunks + 1) * c->size;
-	ASSERT_EQ(0, madvise(c->map, c->map_size, MADV_NOHUGEPAGE));
-	base = (char *)(((uintptr_t)c->map + c->size - 1) & ~(uintptr_t)(c->size - 1));
+/* Parse a node or CPU list such as "0-1,3" into @set[0..@max). */
+static void parse_list(const char *s, bool *set, long max)
+{
+	long a, b, n;
+	char *end;
 
-	want = LOW_SAMPLE_SIZE / c->pagesize;
-	for (i = 0; i < nr_chunks && sampled < want; i++) {
-		chunk = base + i * c->size;
-		for (j = 0; j < c->nr_pages; j++)
-			chunk[j * c->pagesize] = 1;
-		ret = pagemap_range(c, chunk, c->nr_pages, c->pfns);
-		if (ret == -ENOENT)	/* reclaimed already */
-			continue;
-		ASSERT_EQ(0, ret);
-		zone = zone_of(zones, nr_zones, c->pfns[0]);
-		ok = zone >= 0 && zone_compactable(&zones[zone]);
-		hi = 0;
-		for (j = 0; j < c->nr_pages; j++) {
-			z = zone_of(zones, nr_zones, c->pfns[j]);
-			if (z >= 0 && zone_compactable(&zones[z]))
-				sampled++;
-			ok = ok && z == zone && pfn_in_low_half(&zones[z], c->pfns[j]);
-			if (c->pfns[j] > hi)
-				hi = c->pfns[j];
+	while (*s) {
+		a = strtol(s, &end, 10);
+		if (end == s)
+			return;
+		b = a;
+		if (*end == '-') {
+			s = end + 1;
+			b = strtol(s, &end, 10);
+			if (end == s)
+				return;
 		}
-		if (ok && hi < best_hi) {
-			best = chunk;
-			best_hi = hi;
-			best_zone = zone;
-		}
+		for (n = a; n <= b && n >= 0 && n < max; n++)
+			set[n] = true;
+		s = end;
+		if (*s != ',')
+			return;
+		s++;
 	}
-	if (!best)
-		SKIP(return 1,
-		     "no %lu-page chunk low in a DMA32/Normal zone (%lu MiB faulted, %lu there)",
-		     c->nr_pages, i * c->size >> 20, sampled * c->pagesize >> 20);
-
-	end = c->map + c->map_size;
-	if (best != c->map)
-		munmap(c->map, best - c->map);
-	if (best + c->size != end)
-		munmap(best + c->size, end - (best + c->size));
-	c->map = c->buf = best;
-	c->map_size = c->size;
-	c->zone = zones[best_zone];
-	return 0;
 }
 
 static void cma_path(struct pp_ctx *c, const char *file, char *path, size_t len)
@@ -792,6 +760,17 @@ static int cma_range(struct pp_ctx *c, unsigned long *base, unsigned long *count
 	return read_ulong(path, 10, count);
 }
 
+/* The CMA area's PFNs as [*lo, *hi), empty if there is none. */
+static void cma_bounds(struct pp_ctx *c, uint64_t *lo, uint64_t *hi)
+{
+	unsigned long base, count;
+
+	if (cma_range(c, &base, &count))
+		base = count = 0;
+	*lo = base;
+	*hi = base + count;
+}
+
 static int cma_alloc_pages(struct pp_ctx *c, unsigned long nr)
 {
 	char path[512];
@@ -818,26 +797,450 @@ static int cma_free_all(struct pp_ctx *c)
 	return ret;
 }
 
-/*
- * Best effort to get the buffer into the CMA area: CMA pages freed on this
- * CPU end up on its movable per-cpu free list, where the next anonymous
- * faults on this CPU pick them up.
- */
-static void cma_prime(struct pp_ctx *c)
+/* --- memory blocks --- */
+
+static int block_path(long block, const char *file, char *path, size_t len)
 {
-	if (cma_alloc_pages(c, 4 * c->nr_pages))
-		return;
-	cma_free_all(c);
+	return snprintf(path, len, MEMORY_SYSFS "/memory%ld/%s", block, file);
+}
+
+/* Pages per memory block, 0 without memory hotplug sysfs. */
+static unsigned long block_pages(struct pp_ctx *c)
+{
+	unsigned long size;
+
+	if (read_ulong(MEMORY_SYSFS "/block_size_bytes", 16, &size))
+		return 0;
+	return size / c->pagesize;
+}
+
+/* The node memory block @block belongs to (its nodeN link), or -1. */
+static int block_node(long block)
+{
+	char path[256];
+	struct dirent *d;
+	int node = -1;
+	DIR *dir;
+
+	block_path(block, "", path, sizeof(path));
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while (node < 0 && (d = readdir(dir)))
+		if (sscanf(d->d_name, "node%d", &node) != 1)
+			node = -1;
+	closedir(dir);
+	return node;
+}
+
+/* The node holding @pfn, from its memory block or else the zones; -1 if unknown. */
+static int pfn_node(struct pp_ctx *c, uint64_t pfn)
+{
+	unsigned long pages_per_block = block_pages(c);
+	struct pp_zone zones[MAX_ZONES];
+	int node = -1, nr_zones, zone;
+
+	if (pages_per_block)
+		node = block_node(pfn / pages_per_block);
+	if (node >= 0)
+		return node;
+	nr_zones = read_zones(zones, MAX_ZONES);
+	zone = nr_zones > 0 ? zone_of(zones, nr_zones, pfn) : -1;
+	return zone >= 0 ? zones[zone].node : -1;
+}
+
+/* Is @block an online ZONE_MOVABLE block not overlapping [lo, hi)? */
+static bool block_usable(long block, unsigned long pages_per_block, uint64_t lo, uint64_t hi)
+{
+	uint64_t first = block * pages_per_block, last = first + pages_per_block;
+	char path[256], buf[128];
+
+	if (first < hi && lo < last)
+		return false;
+	block_path(block, "state", path, sizeof(path));
+	if (read_file(path, buf, sizeof(buf)) < 0 || strcmp(buf, "online"))
+		return false;
+	block_path(block, "valid_zones", path, sizeof(path));
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return false;
+	return !strncmp(buf, "Movable", 7);
+}
+
+/*
+ * Does memory block @block hold a PageReserved page?  In ZONE_MOVABLE those
+ * are the only pages has_unmovable_pages() refuses, and memblock allocations
+ * (KASAN shadow, node data) may sit there.  Scans /proc/kpageflags over the
+ * block's PFNs: @pages_per_block of them from phys_index (the N of memoryN)
+ * times that.  1 and the PFN in *pfn, 0 if there is none, or -errno.
+ */
+static int block_reserved(struct pp_ctx *c, long block, unsigned long pages_per_block,
+			  uint64_t *pfn)
+{
+	static uint64_t flags[4096];
+	uint64_t first = block * pages_per_block, done, i;
+	size_t n;
+	ssize_t ret;
+
+	if (c->kpageflags_fd < 0)
+		return -EBADF;
+	for (done = 0; done < pages_per_block; done += n) {
+		n = pages_per_block - done;
+		if (n > ARRAY_SIZE(flags))
+			n = ARRAY_SIZE(flags);
+		ret = pread(c->kpageflags_fd, flags, n * sizeof(*flags),
+			    (first + done) * sizeof(*flags));
+		if (ret != (ssize_t)(n * sizeof(*flags)))
+			return ret < 0 ? -errno : -EIO;
+		for (i = 0; i < n; i++) {
+			if (flags[i] & (1ULL << KPF_RESERVED)) {
+				*pfn = first + done + i;
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* --- placing the buffer --- */
+
+/*
+ * Bind the memory policy to @node and, if the node has CPUs we may use, run on
+ * them, so that faults are served by the node's zones and per-cpu lists.
+ * steer_unbind() restores both; teardown calls it too.
+ */
+static int steer_bind(struct pp_ctx *c, int node)
+{
+	const size_t bits = 8 * sizeof(unsigned long);
+	unsigned long mask[NODEMASK_LONGS] = { 0 };
+	static bool cpus[CPU_SETSIZE];
+	char path[64], list[4096];
+	cpu_set_t set;
+	int cpu;
+
+	if (node < 0 || node >= MAX_NODES)
+		return -EINVAL;
+	if (syscall(__NR_get_mempolicy, &c->saved_mode, c->saved_nodes, MAX_NODES + 1,
+		    NULL, 0))
+		return errno == ENOSYS ? 0 : -errno;	/* no NUMA: nothing to bind */
+	mask[node / bits] = 1UL << (node % bits);
+	if (syscall(__NR_set_mempolicy, MPOL_BIND, mask, MAX_NODES + 1))
+		return -errno;
+	c->policy_bound = true;
+
+	if (sched_getaffinity(0, sizeof(c->saved_cpus), &c->saved_cpus))
+		return -errno;
+	memset(cpus, 0, sizeof(cpus));
+	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/cpulist", node);
+	if (read_file(path, list, sizeof(list)) > 0)
+		parse_list(list, cpus, CPU_SETSIZE);
+	CPU_ZERO(&set);
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (cpus[cpu] && CPU_ISSET(cpu, &c->saved_cpus))
+			CPU_SET(cpu, &set);
+	if (!CPU_COUNT(&set))
+		return 0;		/* memory-only node, or none of its CPUs allowed */
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return -errno;
+	c->cpus_bound = true;
+	return 0;
+}
+
+static int steer_unbind(struct pp_ctx *c)
+{
+	int ret = 0;
+
+	if (c->policy_bound &&
+	    syscall(__NR_set_mempolicy, c->saved_mode, c->saved_nodes, MAX_NODES + 1))
+		ret = -errno;
+	c->policy_bound = false;
+	if (c->cpus_bound && sched_setaffinity(0, sizeof(c->saved_cpus), &c->saved_cpus))
+		ret = -errno;
+	c->cpus_bound = false;
+	return ret;
+}
+
+/* Where map_chunk() places the buffer. */
+struct pp_target {
+	enum pp_place place;
+	char what[128];			/* the target, for messages */
+	int node;			/* fault on this node only, or -1 */
+	uint64_t limit;			/* bytes to fault at most */
+	unsigned long sample;		/* pages to get into the target before choosing */
+	struct pp_zone zones[MAX_ZONES];	/* PLACE_ZONE_LOW */
+	int nr_zones;
+	uint64_t lo, hi;		/* PLACE_CMA: the CMA area */
+	long blocks[MAX_BLOCKS];	/* PLACE_OFFLINE: the candidate memory blocks */
+	int nr_blocks;
+	unsigned long pages_per_block;
+};
+
+/* At most @cap, and no more than @node (-1: the system) can spare. */
+static uint64_t fault_limit(int node, uint64_t cap)
+{
+	uint64_t avail = node >= 0 ? node_free(node) / 4 * 3 : 0;
+
+	if (!avail)		/* no node given, or no per-node meminfo */
+		avail = meminfo_bytes(MEMINFO_PATH, "MemAvailable:") / 2;
+	return avail < cap ? avail : cap;
+}
+
+/*
+ * The part of the target holding @pfn (zone index, memory block, 0 for the
+ * CMA area), or -1 if it is outside.  The buffer must lie in a single part.
+ */
+static long pfn_region(const struct pp_target *t, uint64_t pfn)
+{
+	int i;
+
+	switch (t->place) {
+	case PLACE_ZONE_LOW:
+		i = zone_of(t->zones, t->nr_zones, pfn);
+		return i >= 0 && zone_compactable(&t->zones[i]) ? i : -1;
+	case PLACE_CMA:
+		return pfn >= t->lo && pfn < t->hi ? 0 : -1;
+	case PLACE_OFFLINE:
+		for (i = 0; i < t->nr_blocks; i++)
+			if (pfn / t->pages_per_block == (uint64_t)t->blocks[i])
+				return t->blocks[i];
+		return -1;
+	case PLACE_ANY:
+		break;
+	}
+	return -1;
+}
+
+/*
+ * Steer the buffer into @t: fault a large mapping chunk by chunk (chunks of
+ * the buffer's size, aligned to it), on @t->node only if it is set, and read
+ * where each chunk landed from pagemap.  Keep the first chunk that lies in one
+ * part of the target or, once @t->sample pages landed in the target, the one
+ * with the lowest PFNs so far; unmap the rest so that free memory surrounds
+ * it.  Small pages only.  0, or 1 if skipped.
+ */
+static int map_chunk(struct __test_metadata *_metadata, struct pp_ctx *c, struct pp_target *t)
+{
+	uint64_t lo, hi, best_lo = 0, best_hi = UINT64_MAX, seen_lo = UINT64_MAX, seen_hi = 0;
+	unsigned long nr_chunks, hits = 0, best_i = 0, i, j;
+	char *map, *base, *chunk, *end, *best = NULL;
+	long region, best_region = -1, r;
+	bool fits;
+	int ret;
+
+	nr_chunks = t->limit / c->size;
+	if (!nr_chunks)
+		SKIP(return 1, "too little free memory to place the buffer in %s", t->what);
+
+	/* One chunk of slack to align the chunks. */
+	map = mmap(NULL, (nr_chunks + 1) * c->size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map) TH_LOG("mmap: %s", strerror(errno));
+	c->map = map;
+	c->map_size = (nr_chunks + 1) * c->size;
+	ASSERT_EQ(0, madvise(c->map, c->map_size, MADV_NOHUGEPAGE));
+	base = (char *)(((uintptr_t)c->map + c->size - 1) & ~(uintptr_t)(c->size - 1));
+	if (t->node >= 0) {
+		ret = steer_bind(c, t->node);
+		ASSERT_EQ(0, ret) TH_LOG("binding to node %d: %s", t->node, strerror(-ret));
+	}
+
+	for (i = 0; i < nr_chunks && !(best && hits >= t->sample); i++) {
+		chunk = base + i * c->size;
+		for (j = 0; j < c->nr_pages; j++)
+			chunk[j * c->pagesize] = 1;
+		ret = pagemap_range(c, chunk, c->nr_pages, c->pfns);
+		if (ret == -ENOENT)	/* reclaimed already */
+			continue;
+		ASSERT_EQ(0, ret);
+		region = pfn_region(t, c->pfns[0]);
+		/*
+		 * CMA pages are handed out mixed with others, so a chunk with
+		 * any page in the area will do; every other target wants the
+		 * whole chunk in one part of it.
+		 */
+		fits = t->place == PLACE_CMA ? false : region >= 0;
+		lo = UINT64_MAX;
+		hi = 0;
+		for (j = 0; j < c->nr_pages; j++) {
+			r = pfn_region(t, c->pfns[j]);
+			hits += r >= 0;
+			if (t->place == PLACE_CMA)
+				fits = fits || r >= 0;
+			else
+				fits = fits && r == region &&
+				       (t->place != PLACE_ZONE_LOW ||
+					pfn_in_low_half(&t->zones[r], c->pfns[j]));
+			if (c->pfns[j] < lo)
+				lo = c->pfns[j];
+			if (c->pfns[j] > hi)
+				hi = c->pfns[j];
+		}
+		if (lo < seen_lo)
+			seen_lo = lo;
+		if (hi > seen_hi)
+			seen_hi = hi;
+		if (fits && hi < best_hi) {
+			best = chunk;
+			best_i = i;
+			best_lo = lo;
+			best_hi = hi;
+			best_region = region;
+		}
+	}
+	ret = steer_unbind(c);
+	ASSERT_EQ(0, ret) TH_LOG("restoring memory policy and CPU affinity: %s", strerror(-ret));
+	if (!best)
+		SKIP(return 1,
+		     "no %lu-page chunk landed in %s: %lu MiB faulted at pfn %#llx-%#llx, %lu MiB of it there",
+		     c->nr_pages, t->what, i * c->size >> 20, (unsigned long long)seen_lo,
+		     (unsigned long long)seen_hi, hits * c->pagesize >> 20);
+	TH_LOG("buffer in %s at pfn %#llx-%#llx: landed after %lu MiB faulted (%lu MiB in all, pfn %#llx-%#llx)",
+	       t->what, (unsigned long long)best_lo, (unsigned long long)best_hi,
+	       (best_i + 1) * c->size >> 20, i * c->size >> 20, (unsigned long long)seen_lo,
+	       (unsigned long long)seen_hi);
+
+	end = c->map + c->map_size;
+	if (best != c->map)
+		munmap(c->map, best - c->map);
+	if (best + c->size != end)
+		munmap(best + c->size, end - (best + c->size));
+	c->map = c->buf = best;
+	c->map_size = c->size;
+	if (t->place == PLACE_ZONE_LOW)
+		c->zone = t->zones[best_region];
+	return 0;
+}
+
+/*
+ * For compaction: its migrate scanner walks the zone upwards from the start,
+ * its free scanner downwards from the end, and it moves only pages below where
+ * they meet.  Fault until LOW_SAMPLE_SIZE came from DMA32/Normal zones
+ * (anonymous faults are served from ZONE_MOVABLE first) and keep the lowest
+ * chunk in the lower half of one.
+ */
+static int target_zone_low(struct __test_metadata *_metadata, struct pp_ctx *c,
+			   struct pp_target *t)
+{
+	t->nr_zones = read_zones(t->zones, MAX_ZONES);
+	if (t->nr_zones <= 0)
+		SKIP(return 1, "cannot read the zones from " ZONEINFO_PATH);
+	t->limit = fault_limit(-1, LOW_MAX_FAULT);
+	t->sample = LOW_SAMPLE_SIZE / c->pagesize;
+	snprintf(t->what, sizeof(t->what), "the lower half of a DMA32/Normal zone");
+	return 0;
+}
+
+/*
+ * For a CMA allocation: movable allocations take CMA pageblocks mainly as a
+ * fallback, once the zone's other movable free lists run low.  Fault on the
+ * CMA area's node until a chunk comes from the area.
+ */
+static int target_cma(struct __test_metadata *_metadata, struct pp_ctx *c,
+		      struct pp_target *t)
+{
+	unsigned long base, count;
+	int ret;
+
+	ret = cma_range(c, &base, &count);
+	if (ret)
+		SKIP(return 1, "no CMA area in " CMA_DEBUGFS " (boot with cma=): %s",
+		     strerror(-ret));
+	t->lo = base;
+	t->hi = base + count;
+	t->node = pfn_node(c, base);
+	t->limit = fault_limit(t->node, NODE_MAX_FAULT);
+	snprintf(t->what, sizeof(t->what), "the CMA area (pfn %#lx + %lu, node %d)", base,
+		 count, t->node);
+	return 0;
+}
+
+/*
+ * For memory offline: a block that is online in ZONE_MOVABLE, outside the CMA
+ * area (CMA pageblocks cannot be offlined) and without reserved pages.  Fault
+ * on the node with the most free memory among those holding such blocks.
+ */
+static int target_offline(struct __test_metadata *_metadata, struct pp_ctx *c,
+			  struct pp_target *t)
+{
+	uint64_t cma_lo, cma_hi, pfn, free, best_free = 0;
+	int nodes[MAX_BLOCKS], nr = 0, i, ret;
+	struct dirent *d;
+	long block;
+	DIR *dir;
+
+	t->pages_per_block = block_pages(c);
+	if (!t->pages_per_block)
+		SKIP(return 1, "no memory hotplug sysfs (" MEMORY_SYSFS ")");
+	if (c->kpageflags_fd < 0)
+		SKIP(return 1, "cannot open /proc/kpageflags to find reserved pages");
+	cma_bounds(c, &cma_lo, &cma_hi);
+	dir = opendir(MEMORY_SYSFS);
+	ASSERT_NE(NULL, dir) TH_LOG("opendir " MEMORY_SYSFS ": %s", strerror(errno));
+	while (nr < MAX_BLOCKS && (d = readdir(dir))) {
+		if (sscanf(d->d_name, "memory%ld", &block) != 1 ||
+		    !block_usable(block, t->pages_per_block, cma_lo, cma_hi))
+			continue;
+		ret = block_reserved(c, block, t->pages_per_block, &pfn);
+		if (ret > 0)
+			TH_LOG("memory%ld: reserved page at pfn %#llx, not offlinable", block,
+			       (unsigned long long)pfn);
+		else if (ret < 0)
+			TH_LOG("memory%ld: reading /proc/kpageflags: %s", block, strerror(-ret));
+		if (ret)
+			continue;
+		t->blocks[nr] = block;
+		nodes[nr++] = block_node(block);
+	}
+	closedir(dir);
+	if (!nr)
+		SKIP(return 1,
+		     "no online ZONE_MOVABLE memory block outside CMA without reserved pages (movablecore=)");
+
+	t->node = nodes[0];
+	for (i = 0; i < nr; i++) {
+		free = nodes[i] >= 0 ? node_free(nodes[i]) : 0;
+		if (free > best_free) {
+			best_free = free;
+			t->node = nodes[i];
+		}
+	}
+	for (i = 0; i < nr; i++)
+		if (nodes[i] == t->node)
+			t->blocks[t->nr_blocks++] = t->blocks[i];
+	t->limit = fault_limit(t->node, NODE_MAX_FAULT);
+	snprintf(t->what, sizeof(t->what),
+		 "one of %d offlinable ZONE_MOVABLE blocks of node %d (of %d such blocks)",
+		 t->nr_blocks, t->node, nr);
+	return 0;
+}
+
+/* Map the buffer where @place asks for.  0, or 1 if skipped. */
+static int place_buffer(struct __test_metadata *_metadata, struct pp_ctx *c, bool thp,
+			enum pp_place place)
+{
+	struct pp_target t = { .place = place, .node = -1 };
+	int ret = 0;
+
+	switch (place) {
+	case PLACE_ANY:
+		ASSERT_EQ(0, map_buffer(c, thp));
+		return 0;
+	case PLACE_ZONE_LOW:
+		ret = target_zone_low(_metadata, c, &t);
+		break;
+	case PLACE_CMA:
+		ret = target_cma(_metadata, c, &t);
+		break;
+	case PLACE_OFFLINE:
+		ret = target_offline(_metadata, c, &t);
+		break;
+	}
+	return ret ? ret : map_chunk(_metadata, c, &t);
 }
 
 /* Map and place the buffer, and fill it with the pattern.  0, or 1 if skipped. */
 static int setup_buffer(struct __test_metadata *_metadata, struct pp_ctx *c, bool thp,
 			enum pp_place place)
 {
-	cpu_set_t old_cpus, one_cpu;
-	bool pinned_cpu = false;
-	int cpu;
-
 	if (thp) {
 		c->folio_size = read_pmd_pagesize();
 		if (!c->folio_size)
@@ -852,27 +1255,9 @@ static int setup_buffer(struct __test_metadata *_metadata, struct pp_ctx *c, boo
 	c->nr_pages = c->size / c->pagesize;
 	c->nr_folios = c->size / c->folio_size;
 	ASSERT_EQ(0, alloc_arrays(c));
-	if (place == PLACE_ZONE_LOW) {
-		if (map_low_chunk(_metadata, c))
-			return 1;
-	} else {
-		ASSERT_EQ(0, map_buffer(c, thp));
-	}
-
-	if (place == PLACE_CMA) {
-		if (!cma_find(c))
-			SKIP(return 1, "no CMA area in " CMA_DEBUGFS " (boot with cma=)");
-		cpu = sched_getcpu();
-		CPU_ZERO(&one_cpu);
-		if (cpu >= 0 && !sched_getaffinity(0, sizeof(old_cpus), &old_cpus)) {
-			CPU_SET(cpu, &one_cpu);
-			pinned_cpu = !sched_setaffinity(0, sizeof(one_cpu), &one_cpu);
-		}
-		cma_prime(c);
-	}
+	if (place_buffer(_metadata, c, thp, place))
+		return 1;
 	memcpy(c->buf, c->pattern, c->size);
-	if (pinned_cpu)
-		sched_setaffinity(0, sizeof(old_cpus), &old_cpus);
 
 	if (thp && !buffer_is_thp(c))
 		SKIP(return 1, "could not get THPs for the buffer");
@@ -885,32 +1270,6 @@ static long sys_move_pages(unsigned long count, void **pages, const int *nodes, 
 			   int flags)
 {
 	return syscall(__NR_move_pages, 0, count, pages, nodes, status, flags);
-}
-
-/* Parse a node list such as "0-1,3" into @mem. */
-static void parse_node_list(const char *s, bool *mem)
-{
-	long a, b, n;
-	char *end;
-
-	while (*s) {
-		a = strtol(s, &end, 10);
-		if (end == s)
-			return;
-		b = a;
-		if (*end == '-') {
-			s = end + 1;
-			b = strtol(s, &end, 10);
-			if (end == s)
-				return;
-		}
-		for (n = a; n <= b && n >= 0 && n < MAX_NODES; n++)
-			mem[n] = true;
-		s = end;
-		if (*s != ',')
-			return;
-		s++;
-	}
 }
 
 /* First node with memory other than @node, or -1. */
@@ -941,7 +1300,7 @@ static int prepare_move(struct pp_ctx *c)
 	if (read_file(NODE_SYSFS "/has_memory", list, sizeof(list)) < 0 &&
 	    read_file(NODE_SYSFS "/online", list, sizeof(list)) < 0)
 		return -ENODEV;
-	parse_node_list(list, mem);
+	parse_list(list, mem, MAX_NODES);
 
 	for (i = 0; i < c->nr_folios; i++)
 		c->mp_pages[i] = c->buf + i * c->folio_size;
@@ -987,8 +1346,41 @@ static int prepare_move_or_skip(struct __test_metadata *_metadata, struct pp_ctx
  * compaction's scanners meet, so compaction has to move it.  Pinning for an
  * unbounded owner may have moved it first (out of CMA): check again.
  */
+/*
+ * Count, from /proc/kpageflags, the pages on the LRU in [@from, @to) and the
+ * free (buddy) pages in [@to2, @end): what compaction must move below the
+ * buffer and the room it has above it.
+ */
+static int zone_room(struct pp_ctx *c, uint64_t from, uint64_t to, uint64_t to2,
+		     uint64_t end, unsigned long *lru_below, unsigned long *free_above)
+{
+	uint64_t flags[512], pfn;
+	ssize_t n;
+	int i;
+
+	*lru_below = *free_above = 0;
+	if (c->kpageflags_fd < 0)
+		return -ENOENT;
+	for (pfn = from; pfn < end; pfn += n) {
+		if (pfn >= to && pfn < to2)
+			pfn = to2;
+		n = pread(c->kpageflags_fd, flags, sizeof(flags), pfn * sizeof(flags[0]));
+		if (n <= 0)
+			return n ? -errno : 0;
+		n /= sizeof(flags[0]);
+		for (i = 0; i < n && pfn + i < end; i++) {
+			if (pfn + i < to)
+				*lru_below += !!(flags[i] & (1ULL << 5));	/* KPF_LRU */
+			else if (pfn + i >= to2)
+				*free_above += !!(flags[i] & (1ULL << 10));	/* KPF_BUDDY */
+		}
+	}
+	return 0;
+}
+
 static int trigger_compaction(struct __test_metadata *_metadata, struct pp_ctx *c)
 {
+	unsigned long lru_below, free_above;
 	const struct pp_zone *z = &c->zone;
 	uint64_t lo = UINT64_MAX, hi = 0;
 	unsigned long i, folios;
@@ -1015,8 +1407,19 @@ static int trigger_compaction(struct __test_metadata *_metadata, struct pp_ctx *
 		ASSERT_EQ(0, ret) TH_LOG("writing " COMPACT_PATH ": %s", strerror(-ret));
 		ASSERT_EQ(0, pagemap_pfns(c, c->pfns));
 		if (count_moved(c, &folios))
-			break;
+			return 0;
 	}
+	/*
+	 * Nothing moved.  Compaction migrates what lies below the point where
+	 * its two scanners meet; only if the zone had clearly enough free room
+	 * above the buffer for everything below it is that a failure.
+	 */
+	if (!zone_room(c, z->start, lo, hi + 1, z->start + z->spanned, &lru_below,
+		       &free_above) && free_above < 2 * (lru_below + c->nr_pages))
+		SKIP(return 1, "compaction cannot be expected to reach the buffer: "
+		     "%lu LRU pages below it, %lu free pages above it", lru_below, free_above);
+	TH_LOG("%lu LRU pages below the buffer, %lu free pages above it", lru_below,
+	       free_above);
 	return 0;
 }
 
@@ -1060,8 +1463,8 @@ static int trigger_cma(struct __test_metadata *_metadata, struct pp_ctx *c)
 	}
 	TH_LOG("CMA area %s: pfn %#lx + %lu; %lu of %lu pinned pages in it",
 	       c->cma_dir, base, count, nr_in_cma, c->nr_pages);
-	if (!nr_in_cma)
-		SKIP(return 1, "no pinned page landed in the CMA area");
+	/* Setup put pages there and a bounded owner's pins may stay. */
+	ASSERT_NE(0, nr_in_cma) TH_LOG("pinning moved the pages out of the CMA area");
 
 	ret = cma_alloc_all(_metadata, c);
 	ASSERT_EQ(0, ret) TH_LOG("CMA allocation failed with %lu pinned pages in the area",
@@ -1073,65 +1476,36 @@ static int trigger_cma(struct __test_metadata *_metadata, struct pp_ctx *c)
 	return 0;
 }
 
-static int block_path(long block, const char *file, char *path, size_t len)
-{
-	return snprintf(path, len, MEMORY_SYSFS "/memory%ld/%s", block, file);
-}
-
-/* Is @block an online ZONE_MOVABLE block not overlapping [lo, hi)? */
-static bool block_usable(long block, unsigned long pages_per_block, uint64_t lo, uint64_t hi)
-{
-	uint64_t first = block * pages_per_block, last = first + pages_per_block;
-	char path[256], buf[128];
-
-	if (first < hi && lo < last)
-		return false;
-	block_path(block, "state", path, sizeof(path));
-	if (read_file(path, buf, sizeof(buf)) < 0 || strcmp(buf, "online"))
-		return false;
-	block_path(block, "valid_zones", path, sizeof(path));
-	if (read_file(path, buf, sizeof(buf)) < 0)
-		return false;
-	return !strncmp(buf, "Movable", 7);
-}
-
-static long find_offline_block(struct pp_ctx *c, unsigned long pages_per_block)
-{
-	unsigned long cma_base = 0, cma_count = 0, i;
-	long block, last = -1;
-
-	/* CMA pageblocks cannot be offlined: stay clear of the CMA area. */
-	if (cma_range(c, &cma_base, &cma_count))
-		cma_base = cma_count = 0;
-	for (i = 0; i < c->nr_pages; i++) {
-		block = c->old_pfns[i] / pages_per_block;
-		if (block == last)
-			continue;
-		last = block;
-		if (block_usable(block, pages_per_block, cma_base, cma_base + cma_count))
-			return block;
-	}
-	return -1;
-}
-
+/*
+ * Setup placed the buffer in a ZONE_MOVABLE block that can be offlined.  Check
+ * that it still can before offlining it: a reserved page would make offlining
+ * fail with EBUSY.
+ */
 static int trigger_offline(struct __test_metadata *_metadata, struct pp_ctx *c)
 {
-	unsigned long block_size, pages_per_block, i, nr = 0;
+	unsigned long pages_per_block = block_pages(c), i;
+	uint64_t cma_lo, cma_hi, pfn = 0;
 	char path[256];
 	long block;
 	int ret;
 
-	if (read_ulong(MEMORY_SYSFS "/block_size_bytes", 16, &block_size))
-		SKIP(return 1, "no memory hotplug sysfs (" MEMORY_SYSFS ")");
-	pages_per_block = block_size / c->pagesize;
-	block = find_offline_block(c, pages_per_block);
-	if (block < 0)
-		SKIP(return 1, "no pinned page in an online ZONE_MOVABLE memory block (movablecore=)");
+	ASSERT_NE(0, pages_per_block);
+	block = c->old_pfns[0] / pages_per_block;
 	for (i = 0; i < c->nr_pages; i++) {
-		c->must_move[i] = c->old_pfns[i] / pages_per_block == (unsigned long)block;
-		nr += c->must_move[i];
+		ASSERT_EQ(block, (long)(c->old_pfns[i] / pages_per_block))
+			TH_LOG("page %lu (pfn %#llx) is outside memory%ld", i,
+			       (unsigned long long)c->old_pfns[i], block);
+		c->must_move[i] = true;
 	}
-	TH_LOG("offlining memory%ld (%lu pinned pages in it)", block, nr);
+	cma_bounds(c, &cma_lo, &cma_hi);
+	ASSERT_TRUE(block_usable(block, pages_per_block, cma_lo, cma_hi))
+		TH_LOG("memory%ld is no longer online in ZONE_MOVABLE", block);
+	ret = block_reserved(c, block, pages_per_block, &pfn);
+	ASSERT_LE(0, ret) TH_LOG("memory%ld: reading /proc/kpageflags: %s", block,
+				  strerror(-ret));
+	ASSERT_EQ(0, ret) TH_LOG("memory%ld: reserved page at pfn %#llx", block,
+				  (unsigned long long)pfn);
+	TH_LOG("offlining memory%ld (all %lu pinned pages in it)", block, c->nr_pages);
 
 	block_path(block, "state", path, sizeof(path));
 	ret = write_file_timeout(path, "offline", OFFLINE_TIMEOUT);
@@ -1330,6 +1704,9 @@ static void ctx_teardown(struct __test_metadata *_metadata, struct pp_ctx *c)
 			TH_LOG("stopping owner %u failed: %s", o, strerror(-ret));
 	}
 	c->owners = 0;
+	ret = steer_unbind(c);
+	if (ret)
+		TH_LOG("restoring memory policy and CPU affinity failed: %s", strerror(-ret));
 	if (cma_free_all(c))
 		TH_LOG("freeing %lu CMA pages failed", c->cma_allocated);
 	if (c->offline_block >= 0) {
