@@ -353,6 +353,17 @@ void pinpage_drop(struct pinpage_owner *owner, struct folio *folio,
 }
 EXPORT_SYMBOL_GPL(pinpage_drop);
 
+/* The end of the run of pages[@i..] that lie in one folio. */
+static unsigned long folio_run_end(struct page **pages, unsigned long i,
+				   unsigned long nr)
+{
+	struct folio *folio = page_folio(pages[i]);
+
+	while (++i < nr && page_folio(pages[i]) == folio)
+		;
+	return i;
+}
+
 /* Record @nr pinned pages, one record update per run of pages in one folio. */
 int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
 		      unsigned long nr)
@@ -363,8 +374,7 @@ int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
 	for (i = 0; i < nr; i = j) {
 		struct folio *folio = page_folio(pages[i]);
 
-		for (j = i + 1; j < nr && page_folio(pages[j]) == folio; j++)
-			;
+		j = folio_run_end(pages, i, nr);
 		if (is_zero_folio(folio))
 			continue;	/* never pinned, see try_grab_folio() */
 		ret = pinpage_add(owner, folio, j - i);
@@ -384,8 +394,7 @@ void pinpage_drop_pages(struct pinpage_owner *owner, struct page **pages,
 	for (i = 0; i < nr; i = j) {
 		struct folio *folio = page_folio(pages[i]);
 
-		for (j = i + 1; j < nr && page_folio(pages[j]) == folio; j++)
-			;
+		j = folio_run_end(pages, i, nr);
 		if (!is_zero_folio(folio))
 			pinpage_drop(owner, folio, j - i);
 	}
@@ -477,16 +486,22 @@ bool pinpage_may_stay_movable(struct pinpage_owner *owner)
 	       (owner->ops->flags & PINPAGE_BOUNDED_ISOLATE);
 }
 
-/* Pins on @folio that no record explains (0 when all are owned). */
-static long unowned_pins(struct folio *folio, unsigned long owned)
+/*
+ * Does @folio carry pins beyond the @owned ones that records explain?  Exact
+ * for large folios (_pincount); for small ones, any surplus of a whole
+ * GUP_PIN_COUNTING_BIAS over the references the caller, the mappings and the
+ * owned pins account for.  Smaller surpluses are transient references, which
+ * the migration's own count check deals with.
+ */
+static bool has_unowned_pins(struct folio *folio, unsigned long owned)
 {
 	long extra;
 
 	if (folio_test_large(folio))
-		return atomic_read(&folio->_pincount) - (long)owned;
+		return atomic_read(&folio->_pincount) > (long)owned;
 	extra = folio_ref_count(folio) - folio_expected_ref_count(folio) - 1 -
 		(long)(owned * GUP_PIN_COUNTING_BIAS);
-	return extra >= (long)GUP_PIN_COUNTING_BIAS ? 1 : 0;
+	return extra >= (long)GUP_PIN_COUNTING_BIAS;
 }
 
 bool __pinpage_folio_movable(struct folio *folio)
@@ -498,7 +513,7 @@ bool __pinpage_folio_movable(struct folio *folio)
 	rcu_read_lock();
 	owned = entry_pins(xa_load(&pinpage_xa, folio_pfn(folio)));
 	rcu_read_unlock();
-	return owned && !unowned_pins(folio, owned);
+	return owned && !has_unowned_pins(folio, owned);
 }
 
 bool __pinpage_folio_isolated(struct folio *folio)
@@ -553,7 +568,7 @@ static int isolate_begin(struct xa_state *xas, struct folio *folio,
 
 	if (!entry)
 		return 0;
-	if (unowned_pins(folio, entry_pins(entry))) {
+	if (has_unowned_pins(folio, entry_pins(entry))) {
 		count_vm_event(PINPAGE_UNOWNED_SKIPPED);
 		trace_pinpage_unowned(folio);
 		return -EBUSY;

@@ -358,13 +358,13 @@ static int pp_pincount(struct folio *folio)
 }
 
 /* The reference count and pin count of @folio when it carries @pins pins. */
-#define PP_EXPECT_PINS(test, folio, pins)				\
-	do {								\
-		KUNIT_EXPECT_EQ(test, folio_ref_count(folio),		\
-				1 + pp_pin_refs(folio, pins));		\
-		KUNIT_EXPECT_EQ(test, pp_pincount(folio),		\
-				folio_test_large(folio) ? (int)(pins) : 0); \
-	} while (0)
+static void pp_expect_pins(struct kunit *test, struct folio *folio,
+			   unsigned int pins)
+{
+	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), 1 + pp_pin_refs(folio, pins));
+	KUNIT_EXPECT_EQ(test, pp_pincount(folio),
+			folio_test_large(folio) ? (int)pins : 0);
+}
 
 /* Take @pins pins on @folio that no owner records. */
 static void pp_take(struct pp_ctx *ctx, struct folio *folio, unsigned int pins)
@@ -727,7 +727,7 @@ static void pinpage_test_add_drop(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, folio, 1), 0);
 	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 1);
-	PP_EXPECT_PINS(test, folio, 1);
+	pp_expect_pins(test, folio, 1);
 	/* Every pin is owned: compaction may take the folio. */
 	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(folio));
 	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(folio));
@@ -737,7 +737,7 @@ static void pinpage_test_add_drop(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 0);
 	KUNIT_EXPECT_FALSE(test, __pinpage_folio_movable(folio));
 	pp_release(ctx, folio, 1);
-	PP_EXPECT_PINS(test, folio, 0);
+	pp_expect_pins(test, folio, 0);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, folio));
 	KUNIT_EXPECT_EQ(test, a->nr_isolate, 0);
 }
@@ -753,7 +753,7 @@ static void pinpage_test_same_owner_twice(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, folio, 1), 0);
 	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, folio, 1), 0);
 	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 2);
-	PP_EXPECT_PINS(test, folio, 2);
+	pp_expect_pins(test, folio, 2);
 	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(folio));
 
 	/* One pin forgotten but still held: it is not owned any more. */
@@ -767,7 +767,7 @@ static void pinpage_test_same_owner_twice(struct kunit *test)
 
 	pp_unpin(ctx, a, folio, 1);
 	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 0);
-	PP_EXPECT_PINS(test, folio, 0);
+	pp_expect_pins(test, folio, 0);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, folio));
 
 	/* Two pins recorded at once, dropped one by one. */
@@ -778,7 +778,7 @@ static void pinpage_test_same_owner_twice(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(folio));
 	pp_unpin(ctx, a, folio, 1);
 	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 0);
-	PP_EXPECT_PINS(test, folio, 0);
+	pp_expect_pins(test, folio, 0);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, folio));
 	pp_expect_balanced(test, a);
 }
@@ -805,8 +805,8 @@ static void pinpage_test_hooks_idle(struct kunit *test)
 		__pinpage_putback_folio(dst, false);
 		pp_unlock(ctx, src, dst);
 
-		PP_EXPECT_PINS(test, src, round + 1);
-		PP_EXPECT_PINS(test, dst, 0);
+		pp_expect_pins(test, src, round + 1);
+		pp_expect_pins(test, dst, 0);
 		KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
 		KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
 	}
@@ -834,7 +834,7 @@ static void pinpage_test_several_owners(struct kunit *test)
 		o[i] = pp_owner_new(ctx, &pp_ops);
 		KUNIT_ASSERT_EQ(test, pp_pin(ctx, o[i], src, 1), 0);
 	}
-	PP_EXPECT_PINS(test, src, 3);
+	pp_expect_pins(test, src, 3);
 	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
 
 	pp_lock(ctx, src, dst);
@@ -855,8 +855,8 @@ static void pinpage_test_several_owners(struct kunit *test)
 
 	__pinpage_migrate_folio(src, dst);
 	pp_moved(ctx, src, dst);
-	PP_EXPECT_PINS(test, src, 0);
-	PP_EXPECT_PINS(test, dst, 3);
+	pp_expect_pins(test, src, 0);
+	pp_expect_pins(test, dst, 3);
 	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
 	KUNIT_EXPECT_TRUE(test, __pinpage_folio_isolated(dst));
 	for (i = 0; i < ARRAY_SIZE(o); i++) {
@@ -885,7 +885,7 @@ static void pinpage_test_several_owners(struct kunit *test)
 		pp_unpin(ctx, o[i], dst, 1);
 		KUNIT_EXPECT_EQ(test, pp_nr_pins(o[i]), 0);
 	}
-	PP_EXPECT_PINS(test, dst, 0);
+	pp_expect_pins(test, dst, 0);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
 }
 
@@ -928,8 +928,8 @@ static void pinpage_test_owner_refuses(struct kunit *test)
 			KUNIT_EXPECT_EQ(test, pp_nr_pins(o[i]), 1);
 		}
 		/* Nothing moved, the records stay. */
-		PP_EXPECT_PINS(test, src, 3);
-		PP_EXPECT_PINS(test, dst, 0);
+		pp_expect_pins(test, src, 3);
+		pp_expect_pins(test, dst, 0);
 		KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
 		KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
 	}
@@ -942,8 +942,8 @@ static void pinpage_test_owner_refuses(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, o[i]->nr_migrate, 1);
 		KUNIT_EXPECT_PTR_EQ(test, o[i]->putback_folio, dst);
 	}
-	PP_EXPECT_PINS(test, src, 0);
-	PP_EXPECT_PINS(test, dst, 3);
+	pp_expect_pins(test, src, 0);
+	pp_expect_pins(test, dst, 3);
 	for (i = 0; i < ARRAY_SIZE(o); i++)
 		pp_unpin(ctx, o[i], dst, 1);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
@@ -975,7 +975,7 @@ static void pinpage_test_owner_busy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, a->nr_putback, 1);
 	pp_expect_balanced(test, a);
 	pp_expect_balanced(test, b);
-	PP_EXPECT_PINS(test, src, 2);
+	pp_expect_pins(test, src, 2);
 
 	/* Isolated, then the migration fails: back on the untouched source. */
 	b->refuse = 0;
@@ -992,13 +992,13 @@ static void pinpage_test_owner_busy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, a->nr_migrate + b->nr_migrate, 0);
 	pp_expect_balanced(test, a);
 	pp_expect_balanced(test, b);
-	PP_EXPECT_PINS(test, src, 2);
-	PP_EXPECT_PINS(test, dst, 0);
+	pp_expect_pins(test, src, 2);
+	pp_expect_pins(test, dst, 0);
 	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
 
 	/* And the next attempt moves them. */
 	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
-	PP_EXPECT_PINS(test, dst, 2);
+	pp_expect_pins(test, dst, 2);
 	pp_unpin(ctx, a, dst, 1);
 	pp_unpin(ctx, b, dst, 1);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
@@ -1017,8 +1017,8 @@ static void pinpage_test_transfer_counts(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
 	a->cur = src;
 	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
-	PP_EXPECT_PINS(test, src, 0);
-	PP_EXPECT_PINS(test, dst, 1);
+	pp_expect_pins(test, src, 0);
+	pp_expect_pins(test, dst, 1);
 	KUNIT_EXPECT_PTR_EQ(test, a->cur, dst);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
 
@@ -1026,18 +1026,18 @@ static void pinpage_test_transfer_counts(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, dst, 1), 0);
 	KUNIT_ASSERT_EQ(test, pp_pin(ctx, b, dst, 2), 0);
 	b->cur = dst;
-	PP_EXPECT_PINS(test, dst, 4);
+	pp_expect_pins(test, dst, 4);
 	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, dst, src, MIGRATE_SYNC), 1);
-	PP_EXPECT_PINS(test, src, 4);
-	PP_EXPECT_PINS(test, dst, 0);
+	pp_expect_pins(test, src, 4);
+	pp_expect_pins(test, dst, 0);
 	KUNIT_EXPECT_PTR_EQ(test, a->cur, src);
 	KUNIT_EXPECT_PTR_EQ(test, b->cur, src);
 
 	/* One pin fewer, and over again. */
 	pp_unpin(ctx, a, src, 1);
 	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
-	PP_EXPECT_PINS(test, src, 0);
-	PP_EXPECT_PINS(test, dst, 3);
+	pp_expect_pins(test, src, 0);
+	pp_expect_pins(test, dst, 3);
 	KUNIT_EXPECT_EQ(test, a->nr_migrate, 3);
 	KUNIT_EXPECT_EQ(test, b->nr_migrate, 2);
 	pp_expect_balanced(test, a);
@@ -1047,7 +1047,7 @@ static void pinpage_test_transfer_counts(struct kunit *test)
 
 	pp_unpin(ctx, a, dst, 1);
 	pp_unpin(ctx, b, dst, 2);
-	PP_EXPECT_PINS(test, dst, 0);
+	pp_expect_pins(test, dst, 0);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
 }
@@ -1070,13 +1070,13 @@ static void pinpage_test_unowned_pin(struct kunit *test)
 	pp_unlock(ctx, src, dst);
 	KUNIT_EXPECT_EQ(test, a->nr_isolate, 0);
 	KUNIT_EXPECT_EQ(test, a->nr_putback, 0);
-	PP_EXPECT_PINS(test, src, 2);
+	pp_expect_pins(test, src, 2);
 
 	/* Without it the folio moves (and dst was not left reserved). */
 	pp_release(ctx, src, 1);
 	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
 	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
-	PP_EXPECT_PINS(test, dst, 1);
+	pp_expect_pins(test, dst, 1);
 	pp_expect_balanced(test, a);
 	pp_unpin(ctx, a, dst, 1);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
@@ -1102,12 +1102,12 @@ static void pinpage_test_extra_ref(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, a->putback_folio, src);
 	pp_expect_balanced(test, a);
 	KUNIT_EXPECT_EQ(test, folio_ref_count(src), 2 + pp_pin_refs(src, 1));
-	PP_EXPECT_PINS(test, dst, 0);
+	pp_expect_pins(test, dst, 0);
 
 	pp_put(ctx, src);
 	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
-	PP_EXPECT_PINS(test, src, 0);
-	PP_EXPECT_PINS(test, dst, 1);
+	pp_expect_pins(test, src, 0);
+	pp_expect_pins(test, dst, 1);
 	pp_unpin(ctx, a, dst, 1);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
 }
@@ -1137,13 +1137,13 @@ static void pinpage_test_stale_records(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, d->nr_isolate, 0);
 	pp_expect_balanced(test, a);
 	pp_expect_balanced(test, d);
-	PP_EXPECT_PINS(test, src, 2);
-	PP_EXPECT_PINS(test, dst, 0);
+	pp_expect_pins(test, src, 2);
+	pp_expect_pins(test, dst, 0);
 
 	pp_unpin(ctx, d, src, 1);
 	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
 	KUNIT_EXPECT_EQ(test, d->nr_isolate, 0);
-	PP_EXPECT_PINS(test, dst, 1);
+	pp_expect_pins(test, dst, 1);
 	pp_unpin(ctx, a, dst, 1);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
@@ -1180,7 +1180,7 @@ static void pinpage_test_add_during_isolate(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, b->nr_isolate, 0);
 	KUNIT_EXPECT_EQ(test, d->nr_isolate, 0);
 	pp_expect_balanced(test, a);
-	PP_EXPECT_PINS(test, src, 3);
+	pp_expect_pins(test, src, 3);
 	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
 
 	/* All three move on the next attempt. */
@@ -1191,7 +1191,7 @@ static void pinpage_test_add_during_isolate(struct kunit *test)
 	pp_expect_balanced(test, a);
 	pp_expect_balanced(test, b);
 	pp_expect_balanced(test, d);
-	PP_EXPECT_PINS(test, dst, 3);
+	pp_expect_pins(test, dst, 3);
 	pp_unpin(ctx, a, dst, 1);
 	pp_unpin(ctx, b, dst, 1);
 	pp_unpin(ctx, d, dst, 1);
@@ -1235,14 +1235,14 @@ static void pinpage_test_drop_during_isolate(struct kunit *test)
 
 	/* b's pin goes after its record; a's record stays. */
 	pp_release(ctx, src, 1);
-	PP_EXPECT_PINS(test, src, 1);
+	pp_expect_pins(test, src, 1);
 	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
 	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
 	KUNIT_EXPECT_EQ(test, a->nr_migrate, 1);
 	KUNIT_EXPECT_EQ(test, b->nr_isolate, 1);
 	KUNIT_EXPECT_EQ(test, b->nr_migrate, 0);
 	pp_expect_balanced(test, a);
-	PP_EXPECT_PINS(test, dst, 1);
+	pp_expect_pins(test, dst, 1);
 	pp_unpin(ctx, a, dst, 1);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
 }
@@ -1274,14 +1274,14 @@ static void pinpage_test_last_drop_during_isolate(struct kunit *test)
 		pp_expect_balanced(test, a);
 		KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 0);
 		pp_release(ctx, src, 1);
-		PP_EXPECT_PINS(test, src, 0);
+		pp_expect_pins(test, src, 0);
 		KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
 	}
 
 	/* dst is free for the next migration. */
 	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
 	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
-	PP_EXPECT_PINS(test, dst, 1);
+	pp_expect_pins(test, dst, 1);
 	pp_unpin(ctx, a, dst, 1);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
 	pp_expect_balanced(test, a);
@@ -1380,7 +1380,7 @@ static void pinpage_test_destroy_waits(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
 	KUNIT_EXPECT_EQ(test, b->nr_migrate, 1);
 	KUNIT_EXPECT_EQ(test, a->nr_migrate, 0);
-	PP_EXPECT_PINS(test, dst, 1);
+	pp_expect_pins(test, dst, 1);
 	pp_unpin(ctx, b, dst, 1);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
 }
@@ -1606,7 +1606,7 @@ static void pinpage_test_migration_race(struct kunit *test)
 			for (j = 0; j < ARRAY_SIZE(t->folio); j++) {
 				struct folio *folio = t->folio[j];
 
-				PP_EXPECT_PINS(test, folio, 0);
+				pp_expect_pins(test, folio, 0);
 				KUNIT_EXPECT_TRUE(test,
 						  pp_no_records(ctx, folio));
 			}
@@ -1617,13 +1617,13 @@ static void pinpage_test_migration_race(struct kunit *test)
 		}
 	}
 
-	PP_EXPECT_PINS(test, src, 1 + PP_RACE_OWNER_THREADS);
-	PP_EXPECT_PINS(test, dst, 0);
+	pp_expect_pins(test, src, 1 + PP_RACE_OWNER_THREADS);
+	pp_expect_pins(test, dst, 0);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
 	pp_unpin(ctx, m, src, 1);
 	for (i = 0; i < PP_RACE_OWNER_THREADS; i++)
 		pp_unpin(ctx, ctx->threads[i].a, src, 1);
-	PP_EXPECT_PINS(test, src, 0);
+	pp_expect_pins(test, src, 0);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
 }
 
