@@ -58,6 +58,10 @@ struct pinpage_rec {
  * @size: records allocated.
  * @migrating: owners are being isolated or are isolated for a migration.
  * @changed: records were added or dropped while @migrating.
+ * @src_pfn: PFN of the folio being migrated.  After the records moved to
+ *	the target, its slot keeps pointing at the node until the owners are
+ *	put back, so that the old folio still reads as isolated while
+ *	migration entries to it remain (see copy_nonpresent_pte()).
  * @dst_pfn: PFN of the migration target, whose xarray slot is reserved.
  * @rec: the records.
  *
@@ -70,6 +74,7 @@ struct pinpage_node {
 	unsigned short size;
 	bool migrating;
 	bool changed;
+	unsigned long src_pfn;
 	unsigned long dst_pfn;
 	struct pinpage_rec rec[] __counted_by(size);
 };
@@ -234,6 +239,7 @@ static int __pinpage_add(struct xa_state *xas, struct pinpage_owner *owner,
 		new->nr = node->nr;
 		new->migrating = node->migrating;
 		new->changed = node->changed;
+		new->src_pfn = node->src_pfn;
 		new->dst_pfn = node->dst_pfn;
 	} else if (old) {
 		new->rec[0] = (struct pinpage_rec){ .owner = old, .count = 1 };
@@ -245,6 +251,10 @@ static int __pinpage_add(struct xa_state *xas, struct pinpage_owner *owner,
 	}
 	new->rec[new->nr++] = (struct pinpage_rec){ .owner = owner, .count = count };
 store:
+	/* The old folio's slot follows the node until the owners resume. */
+	if (node && node->migrating && node->src_pfn != xas->xa_index &&
+	    xa_load(&pinpage_xa, node->src_pfn) == old)
+		__xa_store(&pinpage_xa, node->src_pfn, node_entry(new), 0);
 	entry_replace(xas, old, node_entry(new));
 	return 0;
 }
@@ -599,6 +609,7 @@ static int isolate_begin(struct xa_state *xas, struct folio *folio,
 	}
 	node->migrating = true;
 	node->changed = false;
+	node->src_pfn = folio_pfn(folio);
 	node->dst_pfn = folio_pfn(dst);
 	if (!entry_is_node(entry)) {
 		xas_reset(xas);
@@ -644,8 +655,11 @@ static void putback_owners(struct folio *folio, bool failed)
 	/* Still under xa_lock: the migration is over. */
 	if (failed)
 		__xa_cmpxchg(&pinpage_xa, node->dst_pfn, XA_ZERO_ENTRY, NULL, 0);
+	else
+		__xa_cmpxchg(&pinpage_xa, node->src_pfn, entry, NULL, 0);
 	node->migrating = false;
 	node->changed = false;
+	node->src_pfn = 0;
 	node->dst_pfn = 0;
 	xas_reset(&xas);
 	node_shrink(&xas, entry);
@@ -792,7 +806,7 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 		atomic_add(pins, &dst->_pincount);
 		atomic_sub(pins, &src->_pincount);
 	}
-	xas_store(&xas, NULL);
+	/* src's slot stays until the owners resume: see struct pinpage_node. */
 	cur = __xa_store(&pinpage_xa, folio_pfn(dst), entry, 0);
 	WARN_ON_ONCE(xa_is_err(cur));	/* the slot was reserved */
 	xas_unlock(&xas);

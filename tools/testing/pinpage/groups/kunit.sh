@@ -4,4 +4,4 @@
 # PINPAGE-VM: KIND=kunit
 # PINPAGE-VM: APPEND="kunit.enable=1"
 # PINPAGE-VM: KUNIT_SUITES="pinpage usercopy"
-# PINPAGE-VM: TIMEOUT=600
+# PINPAGE-VM: TIMEOUT=180
