@@ -254,7 +254,10 @@ static int steer(int node, uint64_t lo, uint64_t hi, enum steer_mode mode)
 			best = region + off;
 			best_top = top;
 		}
-		if (mode != STEER_LOWEST || (seen += CHUNK) >= LOW_ENOUGH)
+		if (mode != STEER_LOWEST)
+			break;
+		seen += CHUNK;
+		if (seen >= LOW_ENOUGH)
 			break;
 	}
 	unbind_node();
@@ -562,7 +565,7 @@ static void try_compaction(int owned, struct result *r, const struct zone_span *
 	}
 	read_pfns(buf, NPAGES, pfn);
 	pfn_span(pfn, &lo, &hi);
-	printf("   kept the lowest chunk found after faulting %zu MiB: it ends %llu%% into the zone.\n",
+	printf("   kept the lowest chunk seen in %zu MiB faulted: it ends %llu%% into the zone.\n",
 	       steer_faulted >> 20,
 	       (unsigned long long)((hi - z->start) * 100 / z->spanned));
 	if (pin(owned, r))
@@ -600,7 +603,7 @@ static void try_cma(int owned, struct result *r)
 	r->cma_alloc = !err;
 	if (!err)
 		write_file(CMA_DIR "/free", n);
-	printf("   allocating all %ld pages of the CMA area: %s%s; %d pinned pages got a new PFN.\n",
+	printf("   allocating all %ld pages of the CMA area: %s%s; %d pinned pages moved.\n",
 	       cma_count, err ? "FAILED: " : "succeeded (freed again)",
 	       err ? strerror((int)-err) : "", changed_pfns());
 	unpin(owned, r);
@@ -659,9 +662,14 @@ static void scenario(int owned, struct result *r, const struct zone_span *z,
 		     const struct block *b, int have_zone, int have_block)
 {
 	memset(r, 0, sizeof(*r));
-	r->mp_moved = r->compact_moved = r->cma_in = r->cma_alloc = r->off_in = -1;
+	r->mp_moved = -1;
+	r->compact_moved = -1;
+	r->cma_in = -1;
+	r->cma_alloc = -1;
+	r->off_in = -1;
 	snprintf(r->off, sizeof(r->off), "n/a");
-	r->contents = r->repointed = 1;
+	r->contents = 1;
+	r->repointed = 1;
 
 	try_move_pages(owned, r);
 	if (have_zone)
@@ -737,7 +745,7 @@ int main(void)
 	have_block = !find_offline_block(&blk);
 
 	printf("== pinpage demo: pages pinned long term, without and with an owner ==\n");
-	printf("Each trigger gets a fresh 256-page buffer, steered to where the trigger reaches.\n");
+	printf("Each trigger gets a fresh 256-page buffer, steered to where it reaches.\n");
 	if (!have_zone)
 		printf("(no DMA32/Normal zone found: compaction is skipped)\n");
 	if (cma_count <= 0)
