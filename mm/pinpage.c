@@ -202,6 +202,20 @@ static void node_shrink(struct xa_state *xas, void *entry)
 /* ------------------------------------------------------------------------ */
 
 /*
+ * While migrating, the node may be reachable from both the old and the new
+ * folio's slot (see struct pinpage_node): when it is replaced at @index,
+ * repoint the other slot too.  Slots are replaced, so nothing is allocated.
+ */
+static void node_follow(struct pinpage_node *node, unsigned long index,
+			void *old, void *new)
+{
+	unsigned long other = index == node->src_pfn ? node->dst_pfn : node->src_pfn;
+
+	if (other != index && xa_load(&pinpage_xa, other) == old)
+		__xa_store(&pinpage_xa, other, new, 0);
+}
+
+/*
  * Add @count pins of @owner to the entry at @xas.  Returns 0, or -ENOMEM when
  * a node of *@size records must be allocated without the lock first.
  */
@@ -251,10 +265,8 @@ static int __pinpage_add(struct xa_state *xas, struct pinpage_owner *owner,
 	}
 	new->rec[new->nr++] = (struct pinpage_rec){ .owner = owner, .count = count };
 store:
-	/* The old folio's slot follows the node until the owners resume. */
-	if (node && node->migrating && node->src_pfn != xas->xa_index &&
-	    xa_load(&pinpage_xa, node->src_pfn) == old)
-		__xa_store(&pinpage_xa, node->src_pfn, node_entry(new), 0);
+	if (node && node->migrating)
+		node_follow(node, xas->xa_index, old, node_entry(new));
 	entry_replace(xas, old, node_entry(new));
 	return 0;
 }

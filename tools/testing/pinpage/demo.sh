@@ -10,7 +10,7 @@
 "$PINPAGE_DIR/run-group.sh" demo release > "$B/logs/demo-summary.txt"
 rc=$?
 echo
-sed -n '/^PINPAGE-TEST-BEGIN/,/^PINPAGE-TEST-END/p' "$B/logs/release/demo/results.log" | grep -v '^PINPAGE-'
+sed -n '/^PINPAGE-TEST-BEGIN/,/^PINPAGE-END/p' "$B/logs/release/demo/results.log" | grep -v '^PINPAGE-'
 echo
 tail -n 1 "$B/logs/demo-summary.txt"
 [ $rc -eq 0 ] || { cat "$B/logs/demo-summary.txt"; exit 1; }
