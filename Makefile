@@ -27,7 +27,7 @@ group:
 	@$(H)/check.sh test $(G)
 
 check-stock:
-	@$(H)/check.sh stock-test kunit gate gate-migration
+	@$(H)/check.sh stock-test gate gate-migration
 
 build: deps assemble
 	@$(H)/build-kernel.sh test && $(H)/build-userspace.sh build/obj-test
