@@ -4,7 +4,7 @@
 
 H := tools/testing/pinpage
 
-.PHONY: help check demo build group check-stock bench devtree export deps assemble clean distclean
+.PHONY: help check demo build group check-stock devtree export deps assemble clean distclean
 
 help:
 	@echo "make check              install, assemble, build the test kernel, boot every group, report"
