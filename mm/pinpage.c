@@ -10,21 +10,37 @@
  *
  * Lock order:
  *   folio lock (migration holds src and dst locked)
- *     owner's own isolation lock (a trylock inside ->isolate, never waited on)
- *       pinpage_xa.xa_lock
+ *     owner's own locks (only trylocked inside callbacks, never waited on)
+ *       pinpage_xa.xa_lock (IRQ-safe: the free path may check it from IRQ)
  *   pinpage_owners_lock (mutex): owner init/destroy and debugfs only.
  *
  * No callback runs under xa_lock.  Entries and nodes are changed only under
- * xa_lock; lockless readers (the compaction hint, debugfs) use RCU and may see
- * a count that is a moment old, which only makes a hint wrong, never a
- * migration: migration decides under xa_lock with the folio locked.
+ * xa_lock; lockless readers (the compaction hint, debugfs) use RCU, only sum
+ * counts and never dereference an owner, and may see a count that is a moment
+ * old, which only makes a hint wrong, never a migration: migration decides
+ * under xa_lock with the folio locked.  Owners are dereferenced only under
+ * xa_lock (their records keep them alive: pinpage_owner_destroy() removes
+ * any left) or while the migration holds them busy.
+ *
+ * A migration of one folio goes through these states of its node:
+ *   migrating            owners being asked or isolated; a record change
+ *                        sets ->changed, and the count check then fails;
+ *   migrating+committed  the reference count check passed (it may still be
+ *                        repeated): src's count must not change any more;
+ *   migrating+moved      pins and records are on dst; src's slot still
+ *                        points to the node until the owners are put back.
+ * An owner that drops pins while it is isolated (teardown racing a
+ * migration) is handled in pinpage_drop(): see there.
  */
 #define pr_fmt(fmt) "pinpage: " fmt
 
 #include <linux/debugfs.h>
+#include <linux/jhash.h>
 #include <linux/jump_label.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/pagemap.h>
 #include <linux/pinpage.h>
 #include <linux/rcupdate.h>
 #include <linux/seq_file.h>
@@ -43,6 +59,8 @@
  * struct pinpage_rec - pins of one owner on one folio
  * @owner: the owner.
  * @count: pins it holds on the folio (each page pinned once counts once).
+ *	While @isolated, a record may stay with a count of zero: the owner
+ *	dropped its pins during the migration and still gets its ->putback().
  * @isolated: @owner agreed to the migration in progress (->isolate returned 0).
  */
 struct pinpage_rec {
@@ -57,16 +75,24 @@ struct pinpage_rec {
  * @nr: records in use, @rec[0..nr-1].
  * @size: records allocated.
  * @migrating: owners are being isolated or are isolated for a migration.
- * @changed: records were added or dropped while @migrating.
+ * @changed: records were added or dropped while @migrating, before
+ *	@committed: the reference count check must fail.
+ * @committed: the migration's reference count check passed; from now on
+ *	nothing may change the reference count of the source.
+ * @moved: the pins and records were moved to the folio at @dst_pfn.
  * @src_pfn: PFN of the folio being migrated.  After the records moved to
  *	the target, its slot keeps pointing at the node until the owners are
  *	put back, so that the old folio still reads as isolated while
  *	migration entries to it remain (see copy_nonpresent_pte()).
  * @dst_pfn: PFN of the migration target, whose xarray slot is reserved.
+ * @csum: under CONFIG_DEBUG_VM, a hash of the source's contents taken at
+ *	the reference count check, compared when the pins move: nothing may
+ *	write to the source while its owners are isolated and it is unmapped.
  * @rec: the records.
  *
- * All fields are protected by pinpage_xa.xa_lock; @migrating and @dst_pfn are
- * only set and cleared by the migration that holds the folio lock.
+ * All fields are protected by pinpage_xa.xa_lock; @migrating, @committed,
+ * @moved and @dst_pfn are only set and cleared by the migration that holds
+ * the folio lock.
  */
 struct pinpage_node {
 	struct rcu_head rcu;
@@ -74,15 +100,23 @@ struct pinpage_node {
 	unsigned short size;
 	bool migrating;
 	bool changed;
+	bool committed;
+	bool moved;
 	unsigned long src_pfn;
 	unsigned long dst_pfn;
+#ifdef CONFIG_DEBUG_VM
+	u32 csum;
+#endif
 	struct pinpage_rec rec[] __counted_by(size);
-};
+} __aligned(8);
 
+/* An entry is an owner pointer, or a node pointer with this bit set. */
 #define PINPAGE_NODE_TAG	4UL
+static_assert(__alignof__(struct pinpage_owner) > PINPAGE_NODE_TAG);
+static_assert(__alignof__(struct pinpage_node) > PINPAGE_NODE_TAG);
 
-static DEFINE_XARRAY(pinpage_xa);
-DEFINE_STATIC_KEY_FALSE(pinpage_in_use);
+static DEFINE_XARRAY_FLAGS(pinpage_xa, XA_FLAGS_LOCK_IRQ);
+DEFINE_STATIC_KEY_DEFERRED_FALSE(pinpage_in_use, HZ);
 static int sysctl_pinpage_migrate __read_mostly = 1;
 static LIST_HEAD(pinpage_owners);
 static DEFINE_MUTEX(pinpage_owners_lock);
@@ -170,6 +204,37 @@ static unsigned long pins_to_refs(struct folio *folio, unsigned long pins)
 }
 
 /*
+ * Records and pin counts agree (CONFIG_DEBUG_VM): a folio carries at least the
+ * pins recorded on it, and pins hold references.
+ */
+static void check_pins(struct folio *folio, unsigned long recorded)
+{
+	if (!IS_ENABLED(CONFIG_DEBUG_VM) || !recorded)
+		return;
+	if (folio_test_large(folio))
+		VM_WARN_ON_ONCE_FOLIO(atomic_read(&folio->_pincount) < recorded,
+				      folio);
+	VM_WARN_ON_ONCE_FOLIO(folio_ref_count(folio) <
+			      pins_to_refs(folio, recorded), folio);
+}
+
+/* Move the references of @pins owned pins from @from to @to. */
+static void move_pins(struct folio *from, struct folio *to, unsigned long pins)
+{
+	unsigned long refs = pins_to_refs(from, pins);
+
+	folio_ref_add(to, refs);
+	folio_ref_sub(from, refs);
+	if (folio_test_large(from)) {
+		atomic_add(pins, &to->_pincount);
+		atomic_sub(pins, &from->_pincount);
+	}
+	/* The per-node pin counters must balance where the pins are dropped. */
+	node_stat_mod_folio(from, NR_FOLL_PIN_ACQUIRED, -(long)pins);
+	node_stat_mod_folio(to, NR_FOLL_PIN_ACQUIRED, pins);
+}
+
+/*
  * Replace the entry at @xas (currently @old) by @new.  Only a store into an
  * empty slot can need memory; the caller retries after xas_nomem().
  */
@@ -195,6 +260,13 @@ static void node_shrink(struct xa_state *xas, void *entry)
 		entry_replace(xas, entry, NULL);
 	else if (node->nr == 1 && node->rec[0].count == 1)
 		entry_replace(xas, entry, node->rec[0].owner);
+}
+
+/* Remove @rec from @node (lockless readers only sum counts). */
+static void node_remove(struct pinpage_node *node, struct pinpage_rec *rec)
+{
+	*rec = node->rec[node->nr - 1];
+	WRITE_ONCE(node->nr, node->nr - 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -234,8 +306,17 @@ static int __pinpage_add(struct xa_state *xas, struct pinpage_owner *owner,
 	}
 	if (node) {
 		rec = node_find(node, owner);
-		if (node->migrating)
+		if (node->migrating) {
+			/*
+			 * No pin can be taken on an unmapped, checked folio;
+			 * once the pins moved, owners that were put back may
+			 * pin the new one.
+			 */
+			VM_WARN_ON_ONCE(node->committed &&
+					!(node->moved &&
+					  xas->xa_index == node->dst_pfn));
 			node->changed = true;
+		}
 		if (rec) {
 			VM_WARN_ON_ONCE(rec->isolated);
 			rec->count += count;
@@ -247,12 +328,13 @@ static int __pinpage_add(struct xa_state *xas, struct pinpage_owner *owner,
 	if (!*spare || (*spare)->size < *size)
 		return -ENOMEM;
 	new = *spare;
-	*spare = NULL;
 	if (node) {
 		memcpy(new->rec, node->rec, node->nr * sizeof(node->rec[0]));
 		new->nr = node->nr;
 		new->migrating = node->migrating;
 		new->changed = node->changed;
+		new->committed = node->committed;
+		new->moved = node->moved;
 		new->src_pfn = node->src_pfn;
 		new->dst_pfn = node->dst_pfn;
 	} else if (old) {
@@ -265,9 +347,16 @@ static int __pinpage_add(struct xa_state *xas, struct pinpage_owner *owner,
 	}
 	new->rec[new->nr++] = (struct pinpage_rec){ .owner = owner, .count = count };
 store:
+	entry_replace(xas, old, node_entry(new));
+	if (xas_error(xas)) {
+		/* Only an empty slot needs memory: the spare is used next time. */
+		memset(new->rec, 0, new->size * sizeof(new->rec[0]));
+		new->nr = 0;
+		return 0;
+	}
+	*spare = NULL;
 	if (node && node->migrating)
 		node_follow(node, xas->xa_index, old, node_entry(new));
-	entry_replace(xas, old, node_entry(new));
 	return 0;
 }
 
@@ -291,10 +380,13 @@ int pinpage_add(struct pinpage_owner *owner, struct folio *folio,
 
 	if (WARN_ON_ONCE(!count || !owner->ops))
 		return -EINVAL;
+	might_sleep();
 	for (;;) {
-		xas_lock(&xas);
+		xas_lock_irq(&xas);
 		ret = __pinpage_add(&xas, owner, count, &spare, &size);
-		xas_unlock(&xas);
+		if (!ret && !xas_error(&xas))
+			check_pins(folio, entry_pins(slot_load(&xas)));
+		xas_unlock_irq(&xas);
 		if (ret == -ENOMEM) {
 			/* A larger node is needed: allocate it unlocked. */
 			if (spare)
@@ -319,8 +411,21 @@ int pinpage_add(struct pinpage_owner *owner, struct folio *folio,
 }
 EXPORT_SYMBOL_GPL(pinpage_add);
 
-static void __pinpage_drop(struct xa_state *xas, struct pinpage_owner *owner,
-			   unsigned int count)
+/* What __pinpage_drop() found. */
+enum pinpage_drop_result {
+	PINPAGE_DROPPED,	/* the record went down by the count */
+	PINPAGE_NO_RECORD,	/* the owner holds fewer pins here */
+	PINPAGE_IN_FLIGHT,	/* a checked migration is moving these pins */
+};
+
+/*
+ * Drop @count pins of @owner from the entry at @xas.  For PINPAGE_IN_FLIGHT,
+ * *@dst is the migration target, with a reference taken for the caller.
+ */
+static enum pinpage_drop_result __pinpage_drop(struct xa_state *xas,
+					       struct pinpage_owner *owner,
+					       unsigned int count,
+					       struct folio **dst)
 {
 	void *old = slot_load(xas);
 	struct pinpage_node *node;
@@ -328,27 +433,38 @@ static void __pinpage_drop(struct xa_state *xas, struct pinpage_owner *owner,
 
 	if (old == owner && count == 1) {
 		entry_replace(xas, old, NULL);
-		return;
+		return PINPAGE_DROPPED;
 	}
 	node = entry_is_node(old) ? entry_node(old) : NULL;
 	rec = node ? node_find(node, owner) : NULL;
-	if (WARN_ONCE(!rec || rec->count < count,
-		      "dropping %u pins that %s does not hold\n", count,
-		      owner->ops->name))
-		return;
+	if (!rec || rec->count < count)
+		return PINPAGE_NO_RECORD;
 	if (node->migrating) {
-		VM_WARN_ON_ONCE(rec->isolated);
-		node->changed = true;
+		/*
+		 * The caller holds its pins on the folio at this index.  Until
+		 * the count check, dropping them only fails the migration.
+		 * After it, the source's count must not change, and after the
+		 * move the pins are on the target: the caller waits for the
+		 * migration to end.  At the target's index (an owner that
+		 * already follows the new folio), the pins are there.
+		 */
+		if (node->committed && xas->xa_index == node->src_pfn &&
+		    node->src_pfn != node->dst_pfn) {
+			*dst = pfn_folio(node->dst_pfn);
+			folio_get(*dst);
+			return PINPAGE_IN_FLIGHT;
+		}
+		if (!node->committed)
+			node->changed = true;
 	}
 	rec->count -= count;
-	if (rec->count)
-		return;
-	/* Lockless readers only sum counts, so an in-place move is fine. */
-	*rec = node->rec[node->nr - 1];
-	WRITE_ONCE(node->nr, node->nr - 1);
+	if (rec->count || rec->isolated)
+		return PINPAGE_DROPPED;
+	node_remove(node, rec);
 	/* A migrating node stays, even empty: the migration ends it. */
 	if (!node->migrating)
 		node_shrink(xas, old);
+	return PINPAGE_DROPPED;
 }
 
 /**
@@ -357,21 +473,70 @@ static void __pinpage_drop(struct xa_state *xas, struct pinpage_owner *owner,
  * @folio: the folio; the caller still holds the pins and drops them after.
  * @count: pins to forget, as given to pinpage_add().
  *
- * Must not be called while @owner is isolated for @folio (between a successful
- * ->isolate() and ->putback()); the owner's isolation excludes it.
+ * An owner should not drop pins while it is isolated for @folio (between a
+ * successful ->isolate() and ->putback()), but teardown paths race with
+ * migrations, so this is handled: before the migration's reference count
+ * check, the drop makes that migration fail and the owner still gets its
+ * ->putback(); after the check, pinpage_drop() waits until the migration is
+ * over, and if the pins moved to a new folio meanwhile, it moves them back to
+ * @folio, so that the caller can drop its pins on @folio as it intended.
  *
- * Context: any context that may take a spinlock.
+ * Context: process context; may sleep (only while a migration of @folio is
+ * moving @owner's pins).  Not from the owner's own callbacks.
  */
 void pinpage_drop(struct pinpage_owner *owner, struct folio *folio,
 		  unsigned int count)
 {
 	XA_STATE(xas, &pinpage_xa, folio_pfn(folio));
+	struct folio *cur = folio, *next, *again;
+	enum pinpage_drop_result ret;
 
-	xas_lock(&xas);
-	__pinpage_drop(&xas, owner, count);
-	xas_unlock(&xas);
-	atomic_long_sub(count, &owner->nr_pins);
-	trace_pinpage_drop(folio, owner, count);
+	might_sleep();
+	folio_get(folio);
+	for (;;) {
+		xas_set(&xas, folio_pfn(cur));
+		xas_lock_irq(&xas);
+		ret = __pinpage_drop(&xas, owner, count, &next);
+		xas_unlock_irq(&xas);
+		if (ret != PINPAGE_IN_FLIGHT)
+			break;
+		/* The migration holds @cur locked until its owners resume. */
+		folio_wait_locked(cur);
+		/* It is over: the pins stayed on @cur, or are on @next now. */
+		xas_set(&xas, folio_pfn(cur));
+		xas_lock_irq(&xas);
+		ret = __pinpage_drop(&xas, owner, count, &again);
+		xas_unlock_irq(&xas);
+		if (ret == PINPAGE_IN_FLIGHT) {	/* and a new one began */
+			folio_put(again);
+			folio_put(next);
+			continue;
+		}
+		if (ret == PINPAGE_DROPPED) {
+			folio_put(next);
+			break;
+		}
+		if (cur != folio)
+			folio_put(cur);
+		cur = next;
+	}
+	WARN_ONCE(ret == PINPAGE_NO_RECORD,
+		  "dropping %u pins that %s does not hold\n", count,
+		  owner->ops->name);
+	if (cur != folio) {
+		/* Give the caller its pins back where it will drop them. */
+		if (ret == PINPAGE_DROPPED) {
+			move_pins(cur, folio, count);
+			/* Their writes were copied: keep @cur's data saved. */
+			set_page_dirty_lock(&cur->page);
+		}
+		folio_put(cur);
+	}
+	folio_put(folio);
+	if (ret == PINPAGE_DROPPED) {
+		atomic_long_sub(count, &owner->nr_pins);
+		trace_pinpage_drop(folio, owner, count);
+	}
 }
 EXPORT_SYMBOL_GPL(pinpage_drop);
 
@@ -430,8 +595,7 @@ void pinpage_drop_pages(struct pinpage_owner *owner, struct page **pages,
  * @nr_pages: number of pages.
  * @make_dirty: mark the pages dirty first, as unpin_user_pages_dirty_lock().
  *
- * Context: process context, and not while @owner is isolated for any of the
- * pages (the owner's own lock orders this against its ->isolate()).
+ * Context: process context; may sleep (see pinpage_drop()).
  */
 void pinpage_unpin_user_pages(struct pinpage_owner *owner,
 			      struct page **pages, unsigned long nr_pages,
@@ -459,30 +623,76 @@ void pinpage_owner_init(struct pinpage_owner *owner,
 	owner->ops = ops;
 	atomic_long_set(&owner->nr_pins, 0);
 	atomic_set(&owner->busy, 0);
-	static_branch_enable(&pinpage_in_use);
+	static_branch_deferred_inc(&pinpage_in_use);
 	mutex_lock(&pinpage_owners_lock);
 	list_add_tail(&owner->list, &pinpage_owners);
 	mutex_unlock(&pinpage_owners_lock);
 }
 EXPORT_SYMBOL_GPL(pinpage_owner_init);
 
+/* Remove every record of @owner; returns the pins they counted. */
+static unsigned long owner_forget(struct pinpage_owner *owner)
+{
+	XA_STATE(xas, &pinpage_xa, 0);
+	unsigned long pins = 0, seen = 0;
+	struct pinpage_node *node;
+	struct pinpage_rec *rec;
+	void *entry;
+
+	xas_lock_irq(&xas);
+	xas_for_each(&xas, entry, ULONG_MAX) {
+		if (entry == owner) {
+			pins++;
+			entry_replace(&xas, entry, NULL);
+		} else if (entry_is_node(entry)) {
+			node = entry_node(entry);
+			rec = node_find(node, owner);
+			/* No migration can be calling it: it is not busy. */
+			if (rec && !rec->isolated) {
+				pins += rec->count;
+				node_remove(node, rec);
+				if (!node->migrating)
+					node_shrink(&xas, entry);
+			}
+		}
+		if (++seen % XA_CHECK_SCHED)
+			continue;
+		xas_pause(&xas);
+		xas_unlock_irq(&xas);
+		cond_resched();
+		xas_lock_irq(&xas);
+	}
+	xas_unlock_irq(&xas);
+	return pins;
+}
+
 /**
  * pinpage_owner_destroy() - end an owner's life
- * @owner: the owner, which must have dropped all its pins.
+ * @owner: the owner, which should have dropped all its pins.
  *
- * Waits until no migration is still calling into @owner.
+ * Waits until no migration is still calling into @owner.  Records that the
+ * owner left behind are removed, with an error message: the pins they stood
+ * for stay unowned, so those folios can no longer move, but no record points
+ * to the gone owner.
  *
  * Context: process context; may sleep.
  */
 void pinpage_owner_destroy(struct pinpage_owner *owner)
 {
-	WARN_ONCE(atomic_long_read(&owner->nr_pins),
-		  "%s destroyed with %ld pins recorded\n", owner->ops->name,
-		  atomic_long_read(&owner->nr_pins));
+	unsigned long left;
+
 	wait_var_event(&owner->busy, !atomic_read(&owner->busy));
+	if (atomic_long_read(&owner->nr_pins)) {
+		left = owner_forget(owner);
+		pr_err("owner %s destroyed with %ld pins recorded; removed %lu\n",
+		       owner->ops->name, atomic_long_read(&owner->nr_pins),
+		       left);
+		atomic_long_set(&owner->nr_pins, 0);
+	}
 	mutex_lock(&pinpage_owners_lock);
 	list_del(&owner->list);
 	mutex_unlock(&pinpage_owners_lock);
+	static_branch_slow_dec_deferred(&pinpage_in_use);
 }
 EXPORT_SYMBOL_GPL(pinpage_owner_destroy);
 
@@ -506,6 +716,16 @@ bool pinpage_may_stay_movable(struct pinpage_owner *owner)
 {
 	return pinpage_enabled() &&
 	       (owner->ops->flags & PINPAGE_BOUNDED_ISOLATE);
+}
+
+/*
+ * Whether the migration core asks owners before moving @folio.  hugetlb
+ * folios (unmap_and_move_huge_page()) and ZONE_DEVICE folios take paths
+ * without the owner protocol: a pin on them can never be moved.
+ */
+bool pinpage_can_move(struct folio *folio)
+{
+	return !folio_test_hugetlb(folio) && !folio_is_zone_device(folio);
 }
 
 /*
@@ -550,10 +770,16 @@ bool __pinpage_folio_isolated(struct folio *folio)
 	return ret;
 }
 
-static bool node_all_bounded(struct pinpage_node *node)
+/* Do all owners of the folio behind @entry bound their ->isolate()? */
+static bool entry_all_bounded(void *entry)
 {
+	struct pinpage_node *node;
 	unsigned int i;
 
+	if (!entry_is_node(entry))
+		return ((struct pinpage_owner *)entry)->ops->flags &
+		       PINPAGE_BOUNDED_ISOLATE;
+	node = entry_node(entry);
 	for (i = 0; i < node->nr; i++)
 		if (!(node->rec[i].owner->ops->flags & PINPAGE_BOUNDED_ISOLATE))
 			return false;
@@ -562,17 +788,15 @@ static bool node_all_bounded(struct pinpage_node *node)
 
 bool __pinpage_folio_needs_pinnable(struct folio *folio)
 {
-	struct pinpage_owner *owner;
+	unsigned long flags;
 	void *entry;
 	bool ret;
 
-	rcu_read_lock();
+	/* Under the lock: a record keeps its owner alive, RCU does not. */
+	xa_lock_irqsave(&pinpage_xa, flags);
 	entry = xa_load(&pinpage_xa, folio_pfn(folio));
-	owner = entry;
-	ret = entry && (entry_is_node(entry) ?
-			!node_all_bounded(entry_node(entry)) :
-			!(owner->ops->flags & PINPAGE_BOUNDED_ISOLATE));
-	rcu_read_unlock();
+	ret = entry && !entry_all_bounded(entry);
+	xa_unlock_irqrestore(&pinpage_xa, flags);
 	return ret;
 }
 
@@ -599,10 +823,10 @@ static int isolate_begin(struct xa_state *xas, struct folio *folio,
 	if (WARN_ON_ONCE(node && node->migrating))
 		return -EBUSY;
 	/* Pins of owners that may not bound ->isolate() stay out of MOVABLE/CMA. */
-	if (node ? !node_all_bounded(node) :
-	    !(((struct pinpage_owner *)entry)->ops->flags & PINPAGE_BOUNDED_ISOLATE))
-		if (!folio_is_longterm_pinnable(dst))
-			return -EBUSY;
+	if (!entry_all_bounded(entry) && !folio_is_longterm_pinnable(dst)) {
+		count_vm_event(PINPAGE_TARGET_REFUSED);
+		return -EBUSY;
+	}
 	if (!node) {
 		node = node_alloc(1, GFP_NOWAIT | __GFP_NOWARN);
 		if (!node)
@@ -619,8 +843,10 @@ static int isolate_begin(struct xa_state *xas, struct folio *folio,
 			node_free(node);
 		return xa_is_err(cur) ? -EAGAIN : -EBUSY;
 	}
-	node->migrating = true;
+	WRITE_ONCE(node->migrating, true);
 	node->changed = false;
+	node->committed = false;
+	node->moved = false;
 	node->src_pfn = folio_pfn(folio);
 	node->dst_pfn = folio_pfn(dst);
 	if (!entry_is_node(entry)) {
@@ -644,11 +870,11 @@ static void putback_owners(struct folio *folio, bool failed)
 	unsigned int i;
 
 	for (;;) {
-		xas_lock(&xas);
+		xas_lock_irq(&xas);
 		xas_reset(&xas);
 		entry = slot_load(&xas);
 		if (WARN_ON_ONCE(!entry_is_node(entry))) {
-			xas_unlock(&xas);
+			xas_unlock_irq(&xas);
 			return;
 		}
 		node = entry_node(entry);
@@ -659,8 +885,13 @@ static void putback_owners(struct folio *folio, bool failed)
 			break;
 		rec->isolated = false;
 		owner = rec->owner;
-		xas_unlock(&xas);
+		/* It dropped all its pins while isolated: the record goes. */
+		if (!rec->count)
+			node_remove(node, rec);
+		xas_unlock_irq(&xas);
+		rcu_read_lock();	/* ->putback() must not sleep */
 		owner->ops->putback(owner, folio);
+		rcu_read_unlock();
 		trace_pinpage_putback(folio, owner, failed);
 		owner_put(owner);
 	}
@@ -669,15 +900,32 @@ static void putback_owners(struct folio *folio, bool failed)
 		__xa_cmpxchg(&pinpage_xa, node->dst_pfn, XA_ZERO_ENTRY, NULL, 0);
 	else
 		__xa_cmpxchg(&pinpage_xa, node->src_pfn, entry, NULL, 0);
-	node->migrating = false;
+	WRITE_ONCE(node->migrating, false);
 	node->changed = false;
+	node->committed = false;
+	node->moved = false;
 	node->src_pfn = 0;
 	node->dst_pfn = 0;
 	xas_reset(&xas);
+	check_pins(folio, entry_pins(entry));
 	node_shrink(&xas, entry);
-	xas_unlock(&xas);
+	xas_unlock_irq(&xas);
 	if (failed)
 		count_vm_event(PINPAGE_FAILED);
+}
+
+/* Ask @owner to step aside; in MIGRATE_ASYNC it may not sleep. */
+static int owner_isolate(struct pinpage_owner *owner, struct folio *folio,
+			 enum migrate_mode mode)
+{
+	int ret;
+
+	if (mode != MIGRATE_ASYNC)
+		return owner->ops->isolate(owner, folio, mode);
+	rcu_read_lock();
+	ret = owner->ops->isolate(owner, folio, mode);
+	rcu_read_unlock();
+	return ret;
 }
 
 /**
@@ -704,27 +952,27 @@ int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
 
 	if (!pinpage_enabled())
 		return 0;
-	xas_lock(&xas);
+	xas_lock_irq(&xas);
 	ret = isolate_begin(&xas, folio, dst);
-	xas_unlock(&xas);
+	xas_unlock_irq(&xas);
 	if (ret <= 0)
 		return ret;
 
 	for (i = 0; ; i++) {
-		xas_lock(&xas);
+		xas_lock_irq(&xas);
 		xas_reset(&xas);
 		/* The node stays while migrating, even if all records go. */
 		node = entry_node(slot_load(&xas));
 		changed = node->changed;
 		if (changed || i >= node->nr) {
-			xas_unlock(&xas);
+			xas_unlock_irq(&xas);
 			break;
 		}
 		owner = node->rec[i].owner;
 		atomic_inc(&owner->busy);
-		xas_unlock(&xas);
+		xas_unlock_irq(&xas);
 
-		ret = owner->ops->isolate(owner, folio, mode);
+		ret = owner_isolate(owner, folio, mode);
 		trace_pinpage_isolate(folio, owner, ret);
 		if (ret) {
 			count_vm_event(PINPAGE_ISOLATE_REFUSED);
@@ -732,15 +980,17 @@ int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
 			break;
 		}
 		count_vm_event(PINPAGE_ISOLATE);
-		xas_lock(&xas);
+		xas_lock_irq(&xas);
 		xas_reset(&xas);
 		rec = node_find(entry_node(slot_load(&xas)), owner);
 		if (rec)
 			rec->isolated = true;
-		xas_unlock(&xas);
+		xas_unlock_irq(&xas);
 		if (!rec) {
 			/* Dropped its record before ->isolate(): undo it alone. */
+			rcu_read_lock();
 			owner->ops->putback(owner, folio);
+			rcu_read_unlock();
 			owner_put(owner);
 			changed = true;
 			break;
@@ -753,34 +1003,70 @@ int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
 	return 1;
 }
 
+#ifdef CONFIG_DEBUG_VM
+static u32 folio_csum(struct folio *folio)
+{
+	unsigned long i, nr = folio_nr_pages(folio);
+	u32 csum = 0;
+
+	for (i = 0; i < nr; i++) {
+		u32 *addr = kmap_local_folio(folio, i * PAGE_SIZE);
+
+		csum = jhash2(addr, PAGE_SIZE / sizeof(u32), csum);
+		kunmap_local(addr);
+	}
+	return csum;
+}
+#endif
+
 /**
  * __pinpage_migration_refs() - references on @folio held by isolated owners
- * @folio: a folio being migrated, locked by the caller.
+ * @folio: a folio being migrated, unmapped and locked by the caller.
+ * @refs: set to the references that the owned pins hold, which the
+ *	migration's reference count check must expect; 0 when pinpage has not
+ *	isolated @folio.
  *
- * Return: the references that the owned pins hold, which the migration's
- * reference count check must expect; 0 when pinpage has not isolated @folio;
- * or %PINPAGE_REFS_STALE, which no reference count matches, when the records
- * changed after the owners were isolated.
+ * From this call on, pinpage_drop() by an isolated owner waits for the
+ * migration instead of letting the owner change @folio's reference count.
+ *
+ * Return: false when the records changed after the owners were isolated: the
+ * migration must fail whatever the count says.
  */
-int __pinpage_migration_refs(struct folio *folio)
+bool __pinpage_migration_refs(struct folio *folio, int *refs)
 {
 	struct pinpage_node *node;
+#ifdef CONFIG_DEBUG_VM
+	u32 csum;
+#endif
+	bool ret = true;
+	unsigned long flags;
 	void *entry;
-	int ret = 0;
 	unsigned int i;
 
-	xa_lock(&pinpage_xa);
+	*refs = 0;
+#ifdef CONFIG_DEBUG_VM
+	/* Hash outside the lock: the folio is unmapped and its owners isolated. */
+	csum = __pinpage_folio_isolated(folio) ? folio_csum(folio) : 0;
+#endif
+	xa_lock_irqsave(&pinpage_xa, flags);
 	entry = xa_load(&pinpage_xa, folio_pfn(folio));
 	node = entry_is_node(entry) ? entry_node(entry) : NULL;
 	if (node && node->migrating) {
-		ret = pins_to_refs(folio, entry_pins(entry));
 		for (i = 0; i < node->nr; i++)
 			if (!node->rec[i].isolated)
 				node->changed = true;
-		if (node->changed)
-			ret = PINPAGE_REFS_STALE;
+		if (node->changed) {
+			ret = false;
+		} else {
+			*refs = pins_to_refs(folio, entry_pins(entry));
+#ifdef CONFIG_DEBUG_VM
+			if (!node->committed)
+				node->csum = csum;
+#endif
+			node->committed = true;
+		}
 	}
-	xa_unlock(&pinpage_xa);
+	xa_unlock_irqrestore(&pinpage_xa, flags);
 	return ret;
 }
 
@@ -797,41 +1083,57 @@ int __pinpage_migration_refs(struct folio *folio)
 void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 {
 	XA_STATE(xas, &pinpage_xa, folio_pfn(src));
+	struct pinpage_owner *owner;
 	struct pinpage_node *node;
-	unsigned long pins, refs;
+	unsigned long pins;
 	void *entry, *cur;
 	unsigned int i;
 
-	xas_lock(&xas);
+#ifdef CONFIG_DEBUG_VM
+	u32 csum = __pinpage_folio_isolated(src) ? folio_csum(src) : 0;
+#endif
+
+	xas_lock_irq(&xas);
 	entry = slot_load(&xas);
 	node = entry_is_node(entry) ? entry_node(entry) : NULL;
 	if (!node || !node->migrating) {
-		xas_unlock(&xas);
+		xas_unlock_irq(&xas);
 		return;
 	}
-	VM_WARN_ON_ONCE_FOLIO(node->changed || node->dst_pfn != folio_pfn(dst), src);
+	VM_WARN_ON_ONCE_FOLIO(!node->committed || node->moved ||
+			      node->dst_pfn != folio_pfn(dst), src);
+#ifdef CONFIG_DEBUG_VM
+	/* Nothing wrote to src since the count check: owners are isolated. */
+	VM_WARN_ON_ONCE_FOLIO(node->csum != csum, src);
+#endif
 	pins = entry_pins(entry);
-	refs = pins_to_refs(src, pins);
-	folio_ref_add(dst, refs);
-	folio_ref_sub(src, refs);
-	if (folio_test_large(src)) {
-		atomic_add(pins, &dst->_pincount);
-		atomic_sub(pins, &src->_pincount);
-	}
+	check_pins(src, pins);
+	move_pins(src, dst, pins);
+	node->moved = true;
 	/* src's slot stays until the owners resume: see struct pinpage_node. */
 	cur = __xa_store(&pinpage_xa, folio_pfn(dst), entry, 0);
 	WARN_ON_ONCE(xa_is_err(cur));	/* the slot was reserved */
-	xas_unlock(&xas);
+	xas_unlock_irq(&xas);
 
 	/*
-	 * The count check passed with every owner isolated, so nobody can
-	 * add or drop records now; RCU only guards against owners that break
-	 * that rule.
+	 * Every owner is isolated and the count check passed: records can
+	 * only go down (pinpage_drop() waits for us) and the node stays.
+	 * ->migrate() runs in an RCU read-side section: it must not sleep.
 	 */
-	rcu_read_lock();
-	for (i = 0; i < node->nr; i++)
-		node->rec[i].owner->ops->migrate(node->rec[i].owner, src, dst);
-	rcu_read_unlock();
+	for (i = 0; ; i++) {
+		xas_lock_irq(&xas);
+		if (i >= node->nr) {
+			xas_unlock_irq(&xas);
+			break;
+		}
+		owner = node->rec[i].count ? node->rec[i].owner : NULL;
+		xas_unlock_irq(&xas);
+		if (!owner)
+			continue;
+		rcu_read_lock();
+		owner->ops->migrate(owner, src, dst);
+		rcu_read_unlock();
+	}
 	count_vm_event(PINPAGE_MIGRATED);
 	trace_pinpage_migrate(src, dst, pins, node->nr);
 }
@@ -847,6 +1149,36 @@ void __pinpage_putback_folio(struct folio *folio, bool failed)
 {
 	if (__pinpage_folio_isolated(folio))
 		putback_owners(folio, failed);
+}
+
+/**
+ * __pinpage_check_free() - a page being freed must have no owner record
+ * @page: the first page being freed.
+ * @order: its order.
+ *
+ * Under CONFIG_DEBUG_VM, from free_pages_prepare(): records that outlive their
+ * folio (an owner that unpinned without dropping, or a bug of ours) would make
+ * the next folio at that PFN read as owned.  Report and remove them.
+ */
+void __pinpage_check_free(struct page *page, unsigned int order)
+{
+	unsigned long pfn = page_to_pfn(page), last = pfn + (1UL << order) - 1;
+	unsigned long flags, index = pfn;
+	void *entry;
+
+	rcu_read_lock();
+	entry = xa_find(&pinpage_xa, &index, last, XA_PRESENT);
+	rcu_read_unlock();
+	if (likely(!entry))
+		return;
+	count_vm_event(PINPAGE_STALE_FREED);
+	pr_err("freeing pfn %#lx (order %u) with owner records at pfn %#lx\n",
+	       pfn, order, index);
+	xa_lock_irqsave(&pinpage_xa, flags);
+	for (index = pfn; index <= last; index++)
+		if (__xa_erase(&pinpage_xa, index))
+			atomic_long_dec(&pinpage_nr_folios);
+	xa_unlock_irqrestore(&pinpage_xa, flags);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -897,6 +1229,14 @@ static int stats_show(struct seq_file *m, void *v)
 			leaves++;
 			last = xas.xa_node;
 		}
+		if (folios % XA_CHECK_SCHED)
+			continue;
+		/* Millions of owned folios: let others run. */
+		xas_pause(&xas);
+		rcu_read_unlock();
+		cond_resched();
+		rcu_read_lock();
+		last = NULL;
 	}
 	rcu_read_unlock();
 	seq_printf(m, "migrate_enabled %d\n", pinpage_enabled());

@@ -23,6 +23,7 @@
 #include <linux/gfp.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
+#include <linux/migrate.h>
 #include <linux/migrate_mode.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
@@ -34,7 +35,7 @@
 
 #include "internal.h"
 
-#define PP_MAX_OWNERS		10
+#define PP_MAX_OWNERS		12
 #define PP_MAX_FOLIOS		12
 
 /*
@@ -108,7 +109,8 @@ struct pp_owner {
  * @a: owner thread: the owner holding a pin on the migrating folio throughout;
  *	churn thread: one of its two owners.
  * @b: owner thread: an owner that pins the migrating folio for a moment,
- *	under the lock of @a; churn thread: its other owner.
+ *	under the lock of @a, while its own ->isolate() takes no lock;
+ *	churn thread: its other owner.
  * @folio: churn thread: its two pages.
  * @churn: a churn thread.
  * @loops: iterations to run.
@@ -540,6 +542,14 @@ static int pp_isolate_calls(struct pp_ctx *ctx)
 	return calls;
 }
 
+/* __pinpage_migration_refs(), with -1 when the records changed. */
+static int pp_refs(struct folio *folio)
+{
+	int refs;
+
+	return __pinpage_migration_refs(folio, &refs) ? refs : -1;
+}
+
 /*
  * __pinpage_isolate_folio(), tried again when it fails before asking any owner:
  * it allocates with GFP_NOWAIT, which may fail for a moment.
@@ -566,17 +576,17 @@ static int pp_isolate(struct pp_ctx *ctx, struct folio *src,
  */
 static int pp_finish(struct pp_ctx *ctx, struct folio *src, struct folio *dst)
 {
-	int refs = __pinpage_migration_refs(src);
+	int refs = pp_refs(src);
 
-	if (refs == PINPAGE_REFS_STALE) {
+	/*
+	 * The check that __migrate_folio() makes for a folio without mapping,
+	 * with what pinpage adds to the expected count.
+	 */
+	if (folio_migrate_mapping(NULL, dst, src, 0)) {
 		__pinpage_putback_folio(src, true);
-		return PP_STALE;
+		return refs < 0 ? PP_STALE : PP_MISMATCH;
 	}
 	KUNIT_EXPECT_EQ(ctx->test, refs, pp_pin_refs(src, pp_owned(ctx, src)));
-	if (folio_ref_count(src) != folio_expected_ref_count(src) + 1 + refs) {
-		__pinpage_putback_folio(src, true);
-		return PP_MISMATCH;
-	}
 	__pinpage_migrate_folio(src, dst);
 	pp_moved(ctx, src, dst);
 	__pinpage_putback_folio(dst, false);
@@ -639,9 +649,9 @@ static int pp_test_init(struct kunit *test)
 	struct pinpage_owner probe = { .ops = &pp_ops };
 	struct pp_ctx *ctx;
 
-	/* False when vm.pinpage_migrate is 0: nothing would be isolated. */
-	if (!pinpage_may_stay_movable(&probe))
-		kunit_skip(test, "vm.pinpage_migrate is off");
+	/* False when vm.pinpage_migrate is 0, or when the check is broken. */
+	KUNIT_ASSERT_TRUE_MSG(test, pinpage_may_stay_movable(&probe),
+			      "vm.pinpage_migrate is off, or a bounded owner may not stay movable");
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	ctx->test = test;
@@ -799,7 +809,7 @@ static void pinpage_test_hooks_idle(struct kunit *test)
 			KUNIT_ASSERT_EQ(test, pp_pin(ctx, b, src, 1), 0);
 		pp_lock(ctx, src, dst);
 		KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
-		KUNIT_EXPECT_EQ(test, __pinpage_migration_refs(src), 0);
+		KUNIT_EXPECT_EQ(test, pp_refs(src), 0);
 		__pinpage_migrate_folio(src, dst);
 		__pinpage_putback_folio(src, true);
 		__pinpage_putback_folio(dst, false);
@@ -848,7 +858,7 @@ static void pinpage_test_several_owners(struct kunit *test)
 	}
 
 	/* What __migrate_folio() adds to the expected reference count. */
-	refs = __pinpage_migration_refs(src);
+	refs = pp_refs(src);
 	KUNIT_EXPECT_EQ(test, refs, pp_pin_refs(src, 3));
 	KUNIT_EXPECT_EQ(test, folio_ref_count(src),
 			folio_expected_ref_count(src) + 1 + refs);
@@ -1076,6 +1086,23 @@ static void pinpage_test_unowned_pin(struct kunit *test)
 	/* Without it the folio moves (and dst was not left reserved). */
 	pp_release(ctx, src, 1);
 	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(src));
+
+	/*
+	 * An unowned pin that slips in after the owners were isolated (GUP-fast
+	 * racing the unmap): the reference count check catches it.
+	 */
+	pp_lock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC), 1);
+	pp_take(ctx, src, 1);
+	KUNIT_EXPECT_EQ(test, pp_finish(ctx, src, dst), PP_MISMATCH);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+	pp_unlock(ctx, src, dst);
+	pp_expect_pins(test, src, 2);
+	pp_expect_pins(test, dst, 0);
+	KUNIT_EXPECT_EQ(test, a->nr_migrate, 0);
+	pp_expect_balanced(test, a);
+	pp_release(ctx, src, 1);
+
 	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
 	pp_expect_pins(test, dst, 1);
 	pp_expect_balanced(test, a);
@@ -1126,8 +1153,7 @@ static void pinpage_test_stale_records(struct kunit *test)
 	pp_lock(ctx, src, dst);
 	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC), 1);
 	KUNIT_EXPECT_EQ(test, pp_pin(ctx, d, src, 1), 0);
-	KUNIT_EXPECT_EQ(test, __pinpage_migration_refs(src),
-			PINPAGE_REFS_STALE);
+	KUNIT_EXPECT_EQ(test, pp_refs(src), -1);
 	__pinpage_putback_folio(src, true);
 	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
 	pp_unlock(ctx, src, dst);
@@ -1309,6 +1335,225 @@ static void pinpage_test_needs_pinnable(struct kunit *test)
 	pp_unpin(ctx, u, folio, 1);
 	KUNIT_EXPECT_FALSE(test, __pinpage_folio_needs_pinnable(folio));
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, folio));
+}
+
+/*
+ * The isolate step refuses a ZONE_MOVABLE or CMA target for a folio whose
+ * owners do not all bound their ->isolate() (the group boots with
+ * movablecore=, so a movable allocation comes from ZONE_MOVABLE).
+ */
+static void pinpage_test_movable_target(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *src = pp_folio(ctx, 0), *dst;
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_owner *u = pp_owner_new(ctx, &pp_unbounded_ops);
+	int nid;
+
+	/* ZONE_MOVABLE may be on some nodes only. */
+	for_each_online_node(nid) {
+		dst = __folio_alloc_node(GFP_HIGHUSER_MOVABLE | __GFP_THISNODE |
+					 __GFP_NOWARN, 0, nid);
+		if (dst && !folio_is_longterm_pinnable(dst))
+			break;
+		if (dst)
+			folio_put(dst);
+		dst = NULL;
+	}
+	KUNIT_ASSERT_NOT_NULL_MSG(test, dst,
+				  "no ZONE_MOVABLE target: boot with movablecore=");
+	pp_add_folio(ctx, dst);
+
+	/* A bounded owner alone may move there. */
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+	pp_lock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC), 1);
+	__pinpage_putback_folio(src, true);
+	pp_unlock(ctx, src, dst);
+
+	/* With an unbounded owner too, nobody is asked and nothing is left. */
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, u, src, 1), 0);
+	pp_lock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC), -EBUSY);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+	pp_unlock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, u->nr_isolate, 0);
+	KUNIT_EXPECT_EQ(test, a->nr_isolate, 1);
+	pp_expect_balanced(test, a);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+	pp_unpin(ctx, u, src, 1);
+	pp_unpin(ctx, a, src, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+}
+
+/*
+ * An owner that drops its pin while it is isolated, as a teardown racing the
+ * migration does, before the reference count check: the migration fails, the
+ * owner still gets exactly one ->putback() and can be destroyed.
+ */
+static void pinpage_test_drop_while_isolated(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	unsigned int order = pp_param_order(test);
+	struct folio *src = pp_folio(ctx, order), *dst = pp_folio(ctx, order);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_owner *b = pp_owner_new(ctx, &pp_ops);
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, b, src, 1), 0);
+	pp_lock(ctx, src, dst);
+	KUNIT_ASSERT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC), 1);
+	pp_unpin(ctx, b, src, 1);
+	KUNIT_EXPECT_EQ(test, pp_finish(ctx, src, dst), PP_STALE);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+	pp_unlock(ctx, src, dst);
+
+	KUNIT_EXPECT_EQ(test, b->nr_putback, 1);
+	KUNIT_EXPECT_PTR_EQ(test, b->putback_folio, src);
+	pp_expect_balanced(test, a);
+	pp_expect_balanced(test, b);
+	KUNIT_EXPECT_EQ(test, atomic_read(&b->owner.busy), 0);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(b), 0);
+	pp_expect_pins(test, src, 1);
+	pinpage_owner_destroy(&b->owner);
+	b->live = false;
+
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	pp_expect_pins(test, dst, 1);
+	pp_unpin(ctx, a, dst, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+}
+
+/* The teardown thread of pinpage_test_drop_after_move(). */
+struct pp_late_drop {
+	struct pp_owner *o;
+	struct folio *folio;
+	struct completion done;
+};
+
+static int pp_late_drop_fn(void *data)
+{
+	struct pp_late_drop *d = data;
+
+	/*
+	 * What pinpage_unpin_user_pages() does with a page pointer it read
+	 * before ->migrate() repointed it.
+	 */
+	pinpage_drop(&d->o->owner, d->folio, 1);
+	pp_sim_unpin(d->folio, 1);
+	complete(&d->done);
+	return 0;
+}
+
+/*
+ * The owner drops its pin on the old folio after the reference count check
+ * and after the pins moved to the new one: pinpage_drop() waits for the
+ * migration to end and hands the pin back to the old folio, where the owner
+ * drops it.  No reference count goes wrong on either folio.
+ */
+static void pinpage_test_drop_after_move(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	unsigned int order = pp_param_order(test);
+	struct folio *src = pp_folio(ctx, order), *dst = pp_folio(ctx, order);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_late_drop d = { .o = a, .folio = src };
+	struct task_struct *task;
+	int t = pp_idx(ctx, dst);
+
+	init_completion(&d.done);
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+	pp_lock(ctx, src, dst);
+	KUNIT_ASSERT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC), 1);
+	KUNIT_ASSERT_EQ(test, folio_migrate_mapping(NULL, dst, src, 0), 0);
+	__pinpage_migrate_folio(src, dst);
+	pp_moved(ctx, src, dst);
+	pp_expect_pins(test, dst, 1);
+
+	task = kthread_run(pp_late_drop_fn, &d, "pinpage_kunit_drop");
+	if (IS_ERR(task)) {
+		__pinpage_putback_folio(dst, false);
+		pp_unlock(ctx, src, dst);
+		kunit_skip(test, "cannot start a thread");
+	}
+	/* The source is locked until the owners resume: the drop waits. */
+	msleep(50);
+	KUNIT_EXPECT_FALSE(test, completion_done(&d.done));
+	__pinpage_putback_folio(dst, false);
+	pp_unlock(ctx, src, dst);
+	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&d.done, 10 * HZ), 0UL);
+	/* The thread's pin is gone from both folios, and so is its record. */
+	ctx->recs[pp_owner_idx(a)][t]--;
+	ctx->pins[t]--;
+	pp_expect_pins(test, src, 0);
+	pp_expect_pins(test, dst, 0);
+	KUNIT_EXPECT_EQ(test, a->nr_putback, 1);
+	pp_expect_balanced(test, a);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 0);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+	folio_clear_dirty(dst);
+}
+
+/* An owner destroyed with pins recorded leaves no record behind. */
+static void pinpage_test_destroy_forgets(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *folio = pp_folio(ctx, 0), *big = pp_folio(ctx, 2);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_owner *b = pp_owner_new(ctx, &pp_ops);
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, folio, 1), 0);
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, big, 2), 0);
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, b, big, 1), 0);
+	pinpage_owner_destroy(&a->owner);
+	a->live = false;
+	ctx->recs[pp_owner_idx(a)][pp_idx(ctx, folio)] = 0;
+	ctx->recs[pp_owner_idx(a)][pp_idx(ctx, big)] = 0;
+	/* a's pins are unowned now: they keep their folios in place. */
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, folio));
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_movable(big));
+	pp_release(ctx, big, 2);
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_movable(big));
+	pp_unpin(ctx, b, big, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, big));
+}
+
+/* A folio freed with records is reported, and the records go with it. */
+static void pinpage_test_free_with_records(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	unsigned long *before, *after;
+	struct folio *folio;
+	struct page *page;
+
+	if (!IS_ENABLED(CONFIG_DEBUG_VM))
+		kunit_skip(test, "the check needs CONFIG_DEBUG_VM");
+	before = kunit_kcalloc(test, NR_VM_EVENT_ITEMS, sizeof(*before), GFP_KERNEL);
+	after = kunit_kcalloc(test, NR_VM_EVENT_ITEMS, sizeof(*after), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, before);
+	KUNIT_ASSERT_NOT_NULL(test, after);
+	folio = folio_alloc(GFP_KERNEL, 0);
+	KUNIT_ASSERT_NOT_NULL(test, folio);
+	page = &folio->page;
+
+	/* An owner that unpins without dropping its record (its bug). */
+	pp_sim_pin(folio, 1);
+	KUNIT_ASSERT_EQ(test, pinpage_add(&a->owner, folio, 1), 0);
+	pp_sim_unpin(folio, 1);
+	all_vm_events(before);
+	folio_put(folio);
+	all_vm_events(after);
+	KUNIT_EXPECT_EQ(test, after[PINPAGE_STALE_FREED],
+			before[PINPAGE_STALE_FREED] + 1);
+	/* The records went with the page: a second look finds nothing. */
+	__pinpage_check_free(page, 0);
+	all_vm_events(before);
+	KUNIT_EXPECT_EQ(test, before[PINPAGE_STALE_FREED],
+			after[PINPAGE_STALE_FREED]);
+	atomic_long_set(&a->owner.nr_pins, 0);
 }
 
 static int pp_destroy_fn(void *data)
@@ -1516,7 +1761,7 @@ static void pinpage_test_migration_race(struct kunit *test)
 		t->b = pp_owner_new(ctx, &pp_ops);
 		if (i < PP_RACE_OWNER_THREADS) {
 			t->a->lock = &t->a->mutex;
-			t->b->lock = &t->a->mutex;
+			t->b->lock = NULL;	/* b is asked while it changes */
 			KUNIT_ASSERT_EQ(test, pp_pin(ctx, t->a, src, 1), 0);
 			t->a->cur = src;
 			t->loops = PP_RACE_OWNER_LOOPS;
@@ -1566,11 +1811,12 @@ static void pinpage_test_migration_race(struct kunit *test)
 	pp_stop_threads(ctx);
 
 	/*
-	 * m and a always have records; once they are all isolated nothing can
-	 * change them, so the references always match.
+	 * m and a always have records.  b's records come and go while the
+	 * migration runs (b takes no lock in ->isolate()), which makes some
+	 * migrations fail as stale; none may fail the reference count check:
+	 * records and pins always agree.
 	 */
 	KUNIT_EXPECT_EQ(test, none, 0);
-	KUNIT_EXPECT_EQ(test, stale, 0);
 	KUNIT_EXPECT_EQ(test, mismatch, 0);
 
 	/* Quiet now: the next migration must succeed. */
@@ -1580,8 +1826,8 @@ static void pinpage_test_migration_race(struct kunit *test)
 		swap(src, dst);
 		moved++;
 	}
-	kunit_info(test, "%d migrations, %d failed (busy), in %d attempts\n",
-		   moved, failed, attempts + 1);
+	kunit_info(test, "%d migrations, %d failed (busy), %d stale, in %d attempts\n",
+		   moved, failed, stale, attempts + 1);
 	for (i = 0; i < PP_RACE_THREADS; i++) {
 		t = &ctx->threads[i];
 		if (t->nomem)
@@ -1643,6 +1889,11 @@ static struct kunit_case pinpage_test_cases[] = {
 	KUNIT_CASE(pinpage_test_drop_during_isolate),
 	KUNIT_CASE(pinpage_test_last_drop_during_isolate),
 	KUNIT_CASE(pinpage_test_needs_pinnable),
+	KUNIT_CASE(pinpage_test_movable_target),
+	KUNIT_CASE_PARAM(pinpage_test_drop_while_isolated, pp_order_gen_params),
+	KUNIT_CASE_PARAM(pinpage_test_drop_after_move, pp_order_gen_params),
+	KUNIT_CASE(pinpage_test_destroy_forgets),
+	KUNIT_CASE(pinpage_test_free_with_records),
 	KUNIT_CASE(pinpage_test_destroy_waits),
 	KUNIT_CASE(pinpage_test_migration_race),
 	{}

@@ -15,6 +15,7 @@
 
 #include <linux/atomic.h>
 #include <linux/jump_label.h>
+#include <linux/jump_label_ratelimit.h>
 #include <linux/list.h>
 #include <linux/migrate_mode.h>
 #include <linux/mm_types.h>
@@ -34,22 +35,31 @@ struct pinpage_owner;
  * @isolate: asked before the VM migrates @folio, of which the owner holds
  *	pins.  The owner stops new use of the folio and makes sure that no DMA
  *	or CPU access through its pins is in flight, then returns 0; until
- *	@migrate or @putback it must neither use the folio nor add or drop pins
- *	on it.  Called with @folio locked, in process context.  In
- *	%MIGRATE_ASYNC mode it must not sleep: return -EAGAIN if busy.  In the
- *	sync modes it may sleep, but only for a bounded time, and it must not
- *	wait for anything that may itself wait for a folio lock (the VM may hold
- *	other folios locked and unmapped): prefer a trylock and -EAGAIN.  Return
+ *	@putback it must not use the folio.  Called with @folio locked.  Return
  *	-EAGAIN for "busy, try again later", any other errno to refuse this
- *	migration.  The VM then calls @putback on the owners already isolated.
+ *	migration; the VM then calls @putback on the owners already isolated.
  * @migrate: the folio's contents have been copied to @dst and the pins moved
  *	to it; the owner repoints every reference it holds from @src (or its
  *	pages) to @dst (the page at the same index).  Both folios are locked.
- *	May not fail and may not sleep.
+ *	May not fail.  Not called for an owner that dropped all its pins on
+ *	@src while it was isolated.
  * @putback: the migration of @folio is over: the owner resumes using
  *	@folio, which is the new folio after a successful migration and the
- *	untouched old one after a failure.  Called once for each successful
- *	@isolate, with @folio locked.  May not fail.
+ *	untouched old one after a failure.  Called exactly once for each
+ *	successful @isolate, with @folio locked, even if the owner dropped its
+ *	pins on the folio meanwhile.  May not fail.
+ *
+ * Context of the callbacks (one rule, see Documentation/mm/pinpage.rst): they
+ * run inside migration, which may be direct compaction in any task that
+ * allocates memory (and may hold the owner's own locks), or the migration
+ * that fork() waits for while it holds mmap_write_lock().  So no callback may
+ * block on a lock (use a trylock and return -EAGAIN), allocate memory with
+ * direct reclaim, take mmap_lock or a folio lock, or call pinpage_add() or
+ * pinpage_drop().  @migrate and @putback never sleep; the VM calls them in an
+ * RCU read-side critical section, so that a sleep is reported by lockdep.
+ * @isolate never sleeps in %MIGRATE_ASYNC mode (it is called in an RCU
+ * read-side critical section then, too); in the sync modes it may sleep to
+ * wait for the owner's own in-flight I/O on @folio, for a bounded time.
  */
 struct pinpage_ops {
 	const char *name;
@@ -70,15 +80,16 @@ struct pinpage_ops {
  * @list: entry on the list of live owners (debugfs), under pinpage_owners_lock.
  *
  * Initialise with pinpage_owner_init() before the first pin and tear down with
- * pinpage_owner_destroy() after the last one is dropped.  Must be at least
- * 8-byte aligned (it is, when embedded in any structure with a pointer).
+ * pinpage_owner_destroy() after the last one is dropped.  The structure is
+ * 8-byte aligned on every architecture: pinpage tags owner pointers with
+ * bit 2.
  */
 struct pinpage_owner {
 	const struct pinpage_ops *ops;
 	atomic_long_t nr_pins;
 	atomic_t busy;
 	struct list_head list;
-};
+} __aligned(8);
 
 #ifdef CONFIG_PINPAGE
 
@@ -96,7 +107,7 @@ void pinpage_unpin_user_pages(struct pinpage_owner *owner,
 			      struct page **pages, unsigned long nr_pages,
 			      bool make_dirty);
 
-DECLARE_STATIC_KEY_FALSE(pinpage_in_use);
+extern struct static_key_false_deferred pinpage_in_use;
 bool __pinpage_folio_isolated(struct folio *folio);
 
 /*
@@ -106,7 +117,7 @@ bool __pinpage_folio_isolated(struct folio *folio);
  */
 static inline bool pinpage_folio_isolated(struct folio *folio)
 {
-	return static_branch_unlikely(&pinpage_in_use) &&
+	return static_branch_unlikely(&pinpage_in_use.key) &&
 	       __pinpage_folio_isolated(folio);
 }
 
