@@ -104,15 +104,16 @@ static void print_records(const char *what)
 }
 
 /*
- * Owned small pages at least 2 MiB apart physically: fault a large region,
- * keep pages whose PFNs are 512 or more apart, and gather them into one
- * virtual range with mremap(), which keeps the physical pages.
+ * Owned small pages in distinct 2 MiB frames of physical memory: fault a large
+ * region, keep one page per frame, and gather them into one virtual range with
+ * mremap(), which keeps the physical pages.
  */
 static void scattered(void)
 {
-	size_t big = 192UL << 20, want = NPAGES / 4, got = 0;
+	size_t big = 256UL << 20, want = 64, got = 0;
+	static unsigned char frame_used[1 << 20];	/* per 2 MiB frame of PFNs */
 	char *src, *dst;
-	uint64_t last = 0, pfn;
+	uint64_t pfn;
 	size_t off;
 
 	src = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -122,12 +123,12 @@ static void scattered(void)
 	memset(src, 2, big);
 	for (off = 0; off < big && got < want; off += PAGE) {
 		pfn = pfn_of(src + off);
-		if (!pfn || (last && (pfn > last ? pfn - last : last - pfn) < 512))
+		if (!pfn || (pfn >> 9) >= sizeof(frame_used) || frame_used[pfn >> 9])
 			continue;
 		if (mremap(src + off, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED,
 			   dst + got * PAGE) == MAP_FAILED)
 			break;
-		last = pfn;
+		frame_used[pfn >> 9] = 1;
 		got++;
 	}
 	munmap(src, big);
@@ -136,7 +137,7 @@ static void scattered(void)
 					    .flags = PIN_LONGTERM_TEST_FLAG_USE_WRITE };
 
 		if (!ioctl(gup_fd, PIN_OWNED_TEST_START, &o)) {
-			print_records("one per 2 MiB or sparser");
+			print_records("one per 2 MiB frame");
 			ioctl(gup_fd, PIN_OWNED_TEST_STOP, &o);
 		}
 	} else {
