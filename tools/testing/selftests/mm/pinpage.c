@@ -50,6 +50,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -108,6 +109,18 @@ struct pin_owned_test {
 #define NODE_MAX_FAULT		(700UL << 20)	/* at most, and 3/4 of the node's MemFree */
 #define MAX_BLOCKS		512		/* memory blocks to offline, at most */
 #define NODEMASK_LONGS		(MAX_NODES / (8 * sizeof(unsigned long)))
+#define TRACEFS			"/sys/kernel/tracing"
+#define COMPACT_TRACE		TRACEFS "/events/compaction/mm_compaction_end/enable"
+#define HUGETLB_DIR		"/sys/kernel/mm/hugepages/hugepages-2048kB"
+#define HUGETLB_NR		HUGETLB_DIR "/nr_hugepages"
+#define HUGETLB_SIZE		(2UL << 20)
+#define HUGETLB_STEP		64		/* pool growth per round */
+#define HUGETLB_MAX_ROUNDS	6
+#define TAINTED_PATH		"/proc/sys/kernel/tainted"
+#define TAINT_WARN		(1UL << 9)
+#define FORK_MIN		100		/* forks, at least */
+#define FORK_MAX		3000		/* forks, at most */
+#define FORK_OVERLAPS		10		/* stop early once this many overlapped */
 
 enum pp_trigger {
 	PP_COMPACT,
@@ -200,6 +213,11 @@ struct pp_ctx {
 	unsigned long cma_allocated;	/* pages allocated through debugfs */
 	long offline_block;		/* memory block to online again, or -1 */
 	struct pp_zone zone;		/* PLACE_ZONE_LOW: the buffer's zone */
+	char *spare;			/* PLACE_ZONE_LOW: pages kept above the buffer */
+	size_t spare_size;
+	unsigned long nr_kept;
+	long saved_hugepages;		/* nr_hugepages to restore, or -1 */
+	bool trace_on;			/* compaction tracepoint enabled */
 	bool policy_bound;		/* steer_bind() changed the memory policy */
 	int saved_mode;
 	unsigned long saved_nodes[NODEMASK_LONGS];
@@ -996,6 +1014,9 @@ static long pfn_region(const struct pp_target *t, uint64_t pfn)
 
 	switch (t->place) {
 	case PLACE_ZONE_LOW:
+		/* Not in CMA: the unbounded owner's pin would move it out first. */
+		if (pfn >= t->lo && pfn < t->hi)
+			return -1;
 		i = zone_of(t->zones, t->nr_zones, pfn);
 		return i >= 0 && zone_compactable(&t->zones[i]) ? i : -1;
 	case PLACE_CMA:
@@ -1009,6 +1030,66 @@ static long pfn_region(const struct pp_target *t, uint64_t pfn)
 		break;
 	}
 	return -1;
+}
+
+/* Pages per pageblock: pageblock_order is the PMD order with THP, else 512. */
+static unsigned long pageblock_pages(struct pp_ctx *c)
+{
+	unsigned long pmd = read_pmd_pagesize();
+
+	return pmd ? pmd / c->pagesize : 512;
+}
+
+static void dontneed(struct pp_ctx *c, char *chunk, unsigned long from, unsigned long to)
+{
+	if (to > from)
+		madvise(chunk + from * c->pagesize, (to - from) * c->pagesize, MADV_DONTNEED);
+}
+
+/*
+ * Compaction's free scanner takes no page from a pageblock that is wholly free
+ * (suitable_migration_target(): a free page of pageblock order at its start),
+ * and that is what unmapping the chunks we faulted above the buffer leaves.
+ * So keep one page mapped in every pageblock of the buffer's zone above it
+ * that our chunks reach, and free the rest: the room above the buffer is then
+ * in partly used movable pageblocks the free scanner fills.
+ */
+static void keep_room(struct pp_ctx *c, const struct pp_target *t, char *base,
+		      unsigned long nr_chunks, const char *best, long region, uint64_t above)
+{
+	const struct pp_zone *z = &t->zones[region];
+	unsigned long pb = pageblock_pages(c), nr_pb = z->spanned / pb + 2;
+	unsigned long i, j, from, idx;
+	unsigned char *kept;
+	uint64_t pfn;
+	char *chunk;
+
+	kept = calloc(nr_pb, 1);
+	for (i = 0; kept && i < nr_chunks; i++) {
+		chunk = base + i * c->size;
+		if (chunk == best)
+			continue;
+		if (pread(c->pagemap_fd, c->pfns, c->nr_pages * sizeof(uint64_t),
+			  (uintptr_t)chunk / c->pagesize * sizeof(uint64_t)) !=
+		    (ssize_t)(c->nr_pages * sizeof(uint64_t)))
+			continue;
+		for (from = 0, j = 0; j < c->nr_pages; j++) {
+			if (!(c->pfns[j] & PM_PRESENT))
+				continue;
+			pfn = PAGEMAP_PFN(c->pfns[j]);
+			if (pfn <= above || pfn_region(t, pfn) != region)
+				continue;
+			idx = pfn / pb - z->start / pb;
+			if (idx >= nr_pb || kept[idx])
+				continue;
+			kept[idx] = 1;
+			c->nr_kept++;
+			dontneed(c, chunk, from, j);
+			from = j + 1;
+		}
+		dontneed(c, chunk, from, c->nr_pages);
+	}
+	free(kept);
 }
 
 /*
@@ -1100,15 +1181,23 @@ static int map_chunk(struct __test_metadata *_metadata, struct pp_ctx *c, struct
 	       (best_i + 1) * c->size >> 20, i * c->size >> 20, (unsigned long long)seen_lo,
 	       (unsigned long long)seen_hi);
 
-	end = c->map + c->map_size;
-	if (best != c->map)
-		munmap(c->map, best - c->map);
-	if (best + c->size != end)
-		munmap(best + c->size, end - (best + c->size));
+	if (t->place == PLACE_ZONE_LOW) {
+		/* Teardown unmaps c->spare, the kept pages and the buffer with it. */
+		keep_room(c, t, base, i, best, best_region, best_hi);
+		c->spare = c->map;
+		c->spare_size = c->map_size;
+		c->zone = t->zones[best_region];
+		TH_LOG("kept %lu pages mapped, one per pageblock of the zone above the buffer",
+		       c->nr_kept);
+	} else {
+		end = c->map + c->map_size;
+		if (best != c->map)
+			munmap(c->map, best - c->map);
+		if (best + c->size != end)
+			munmap(best + c->size, end - (best + c->size));
+	}
 	c->map = c->buf = best;
 	c->map_size = c->size;
-	if (t->place == PLACE_ZONE_LOW)
-		c->zone = t->zones[best_region];
 	return 0;
 }
 
@@ -1125,6 +1214,7 @@ static int target_zone_low(struct __test_metadata *_metadata, struct pp_ctx *c,
 	t->nr_zones = read_zones(t->zones, MAX_ZONES);
 	if (t->nr_zones <= 0)
 		SKIP(return 1, "cannot read the zones from " ZONEINFO_PATH);
+	cma_bounds(c, &t->lo, &t->hi);
 	t->limit = fault_limit(-1, LOW_MAX_FAULT);
 	t->sample = LOW_SAMPLE_SIZE / c->pagesize;
 	snprintf(t->what, sizeof(t->what), "the lower half of a DMA32/Normal zone");
@@ -1375,10 +1465,56 @@ static int zone_room(struct pp_ctx *c, uint64_t from, uint64_t to, uint64_t to2,
 	return 0;
 }
 
+/* Enable the mm_compaction_end tracepoint (best effort) and empty the trace. */
+static void compact_trace_start(struct pp_ctx *c)
+{
+	int fd;
+
+	if (access(TRACEFS "/trace", W_OK))
+		mount("nodev", TRACEFS, "tracefs", 0, NULL);
+	if (write_file(COMPACT_TRACE, "1"))
+		return;
+	c->trace_on = true;
+	fd = open(TRACEFS "/trace", O_WRONLY | O_TRUNC);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void compact_trace_stop(struct pp_ctx *c)
+{
+	if (c->trace_on)
+		write_file(COMPACT_TRACE, "0");
+	c->trace_on = false;
+}
+
+/* Log where compaction's scanners stopped in @z. */
+static void compact_trace_log(struct __test_metadata *_metadata, struct pp_ctx *c,
+			      const struct pp_zone *z)
+{
+	char line[512], key[64], *p;
+	FILE *f;
+
+	f = c->trace_on ? fopen(TRACEFS "/trace", "r") : NULL;
+	if (!f) {
+		TH_LOG("no mm_compaction_end tracepoint in " TRACEFS);
+		return;
+	}
+	snprintf(key, sizeof(key), "zone_start=0x%lx ", z->start);
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, key);
+		if (!p)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		TH_LOG("mm_compaction_end: %s", p);
+	}
+	fclose(f);
+}
+
 /*
- * Setup placed the buffer in the lower half of its zone, below where
- * compaction's scanners meet, so compaction has to move it.  Pinning for an
- * unbounded owner may have moved it first (out of CMA): check again.
+ * Setup placed the buffer low in its zone, below where compaction's scanners
+ * meet, kept the free room above it in pageblocks the free scanner uses and
+ * kept it out of CMA, so compaction has to move it: anything else is a
+ * failure.  The mm_compaction_end tracepoint shows where the scanners met.
  */
 static int trigger_compaction(struct __test_metadata *_metadata, struct pp_ctx *c)
 {
@@ -1386,7 +1522,8 @@ static int trigger_compaction(struct __test_metadata *_metadata, struct pp_ctx *
 	unsigned long lru_below, free_above;
 	const struct pp_zone *z = &c->zone;
 	uint64_t lo = UINT64_MAX, hi = 0;
-	unsigned long i, folios;
+	unsigned long i, folios, moved = 0;
+	char path[128];
 	int pass, ret;
 
 	for (i = 0; i < c->nr_pages; i++) {
@@ -1399,41 +1536,35 @@ static int trigger_compaction(struct __test_metadata *_metadata, struct pp_ctx *
 	       z->name, z->node, z->start, z->spanned, (unsigned long long)lo,
 	       (unsigned long long)hi, (long long)(lo - z->start) * 100 / (long long)z->spanned,
 	       (long long)(hi - z->start) * 100 / (long long)z->spanned);
-	if (!pfn_in_low_half(z, lo) || !pfn_in_low_half(z, hi))
-		SKIP(return 1, "pinning moved the buffer out of the lower half of its zone");
+	ASSERT_TRUE(pfn_in_low_half(z, lo) && pfn_in_low_half(z, hi))
+		TH_LOG("pinning moved the buffer out of the lower half of its zone");
 
-	/* A second pass only if the first moved nothing: no page moves twice. */
+	/* The buffer's node only, if the kernel has per-node compaction. */
+	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/compact", z->node);
+	if (access(path, W_OK))
+		snprintf(path, sizeof(path), COMPACT_PATH);
 	ASSERT_EQ(0, owner_status(c, 0, &before));
-	for (pass = 0; pass < 2; pass++) {
-		ret = write_file(COMPACT_PATH, "1");
+	compact_trace_start(c);
+	/* A second pass only if the first moved nothing: no page moves twice. */
+	for (pass = 0; pass < 2 && !moved; pass++) {
+		ret = write_file(path, "1");
 		if (ret == -ENOENT)
-			SKIP(return 1, "no " COMPACT_PATH " (CONFIG_COMPACTION=n)");
-		ASSERT_EQ(0, ret) TH_LOG("writing " COMPACT_PATH ": %s", strerror(-ret));
+			SKIP(return 1, "no %s (CONFIG_COMPACTION=n)", path);
+		ASSERT_EQ(0, ret) TH_LOG("writing %s: %s", path, strerror(-ret));
 		ASSERT_EQ(0, pagemap_pfns(c, c->pfns));
-		if (count_moved(c, &folios))
-			return 0;
+		moved = count_moved(c, &folios);
 	}
-	/*
-	 * Nothing moved.  Compaction migrates what lies below the point where
-	 * its two scanners meet; only if the zone had clearly enough free room
-	 * above the buffer for everything below it is that a failure.
-	 */
-	if (!zone_room(c, z->start, lo, hi + 1, z->start + z->spanned, &lru_below,
-		       &free_above) && free_above < 2 * (lru_below + c->nr_pages))
-		SKIP(return 1, "compaction cannot be expected to reach the buffer: "
-		     "%lu LRU pages below it, %lu free pages above it", lru_below, free_above);
-	TH_LOG("%lu LRU pages below the buffer, %lu free pages above it", lru_below,
-	       free_above);
-	/*
-	 * Free pages count as room only in pageblocks compaction may fill
-	 * (movable or CMA), which userspace cannot see.  If compaction never
-	 * asked the owner, it did not reach the buffer: that says nothing
-	 * about pinpage.  Once it asked, the pages must have moved.
-	 */
+	compact_trace_log(_metadata, c, z);
+	compact_trace_stop(c);
 	ASSERT_EQ(0, owner_status(c, 0, &after));
-	if (after.nr_isolate + after.nr_refused == before.nr_isolate + before.nr_refused)
-		SKIP(return 1, "compaction did not reach the buffer (its free scanner may "
-		     "have found no target pageblock above it)");
+	TH_LOG("%s, %d pass(es): owner asked %llu times, refused %llu", path, pass,
+	       (unsigned long long)(after.nr_isolate - before.nr_isolate),
+	       (unsigned long long)(after.nr_refused - before.nr_refused));
+	if (!moved && !zone_room(c, z->start, lo, hi + 1, z->start + z->spanned, &lru_below,
+				 &free_above))
+		TH_LOG("%lu LRU pages below the buffer, %lu free pages above it", lru_below,
+		       free_above);
+	ASSERT_NE(0, moved) TH_LOG("compaction did not move the buffer");
 	return 0;
 }
 
@@ -1682,6 +1813,7 @@ static void ctx_setup(struct __test_metadata *_metadata, struct pp_ctx *c)
 	int ret;
 
 	c->offline_block = -1;
+	c->saved_hugepages = -1;
 	c->kpageflags_fd = -1;
 	c->pagesize = sysconf(_SC_PAGESIZE);
 	c->gup_fd = open(GUP_TEST_PATH, O_RDWR);
@@ -1732,8 +1864,13 @@ static void ctx_teardown(struct __test_metadata *_metadata, struct pp_ctx *c)
 		TH_LOG("restoring " PINPAGE_SYSCTL " failed");
 	if (c->saved_thp[0] && write_file(THP_ENABLED_PATH, c->saved_thp))
 		TH_LOG("restoring " THP_ENABLED_PATH " failed");
+	compact_trace_stop(c);
 	if (c->map)
 		munmap(c->map, c->map_size);
+	if (c->spare)
+		munmap(c->spare, c->spare_size);
+	if (c->saved_hugepages >= 0 && write_ulong(HUGETLB_NR, c->saved_hugepages))
+		TH_LOG("restoring " HUGETLB_NR " failed");
 	free(c->pattern);
 	free(c->readbuf);
 	free(c->old_pfns);
