@@ -555,6 +555,51 @@ static bool buffer_is_thp(struct pp_ctx *c)
 	return true;
 }
 
+/*
+ * The folios of the buffer that are whole THPs at @pfns: PMD-aligned,
+ * contiguous and, where /proc/kpageflags can tell, flagged THP.
+ */
+static unsigned long count_thps(struct pp_ctx *c, const uint64_t *pfns)
+{
+	unsigned long per = c->folio_size / c->pagesize, f, j, n = 0;
+	const uint64_t *p;
+	uint64_t flags;
+	bool ok;
+
+	for (f = 0; f < c->nr_folios; f++) {
+		p = pfns + f * per;
+		ok = !(p[0] % per);
+		for (j = 1; ok && j < per; j++)
+			ok = p[j] == p[0] + j;
+		for (j = 0; ok && c->kpageflags_fd >= 0 && j < per; j += per - 1)
+			ok = pread(c->kpageflags_fd, &flags, sizeof(flags),
+				   p[j] * sizeof(flags)) == sizeof(flags) &&
+			     (flags & (1ULL << KPF_THP));
+		n += ok;
+	}
+	return n;
+}
+
+/* A /proc/vmstat counter, or -1. */
+static long long vmstat_get(const char *key)
+{
+	char name[64];
+	long long val;
+	FILE *f;
+
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", name, &val) == 2) {
+		if (!strcmp(name, key)) {
+			fclose(f);
+			return val;
+		}
+	}
+	fclose(f);
+	return -1;
+}
+
 /* Make THP available for MADV_HUGEPAGE regions; teardown restores it. */
 static int thp_enable(struct pp_ctx *c)
 {
@@ -1954,7 +1999,8 @@ FIXTURE_TEARDOWN(pinpage_migrate)
 TEST_F_TIMEOUT(pinpage_migrate, owned_pin_migrates, 180)
 {
 	struct pin_owned_test before[NR_OWNERS], after[NR_OWNERS];
-	unsigned long moved, moved_folios;
+	unsigned long moved, moved_folios, thp_pinned = 0, thp_mapped, thp_owned;
+	long long split_before = 0, msplit_before = 0;
 	struct pp_vmstat vs_before, vs_after;
 	struct pp_ctx *c = &self->c;
 	unsigned long long migrated;
@@ -1964,8 +2010,15 @@ TEST_F_TIMEOUT(pinpage_migrate, owned_pin_migrates, 180)
 	ASSERT_EQ(0, owner_start(c, 0, variant->bounded ? PIN_OWNED_TEST_FLAG_BOUNDED : 0));
 	record_pins(_metadata, c, 1u << 0, before);
 	ASSERT_EQ(c->nr_pages, before[0].nr_pages);
-	if (variant->thp)
-		TH_LOG("buffer %s THP after pinning", buffer_is_thp(c) ? "still" : "no longer");
+	if (variant->thp) {
+		thp_pinned = count_thps(c, c->old_pfns);
+		TH_LOG("%lu of %lu folios are THPs after pinning", thp_pinned, c->nr_folios);
+		/* A bounded owner's pin does not migrate, so it cannot split. */
+		if (variant->bounded)
+			ASSERT_EQ(c->nr_folios, thp_pinned) TH_LOG("pinning split a THP");
+		split_before = vmstat_get("thp_split_page");
+		msplit_before = vmstat_get("thp_migration_split");
+	}
 	pinpage_stats_log(_metadata);
 	vmstat_read(&vs_before);
 
@@ -1984,6 +2037,17 @@ TEST_F_TIMEOUT(pinpage_migrate, owned_pin_migrates, 180)
 	       (unsigned long long)(after[0].nr_refused - before[0].nr_refused), migrated,
 	       (unsigned long long)(after[0].nr_putback - before[0].nr_putback));
 	vmstat_log(_metadata, &vs_before, &vs_after);
+	if (variant->thp) {
+		/* check_pins() left the last owner's PFNs in c->owner_pfns. */
+		thp_mapped = count_thps(c, c->pfns);
+		thp_owned = count_thps(c, c->owner_pfns);
+		TH_LOG("THPs after the move: %lu mapped, %lu pinned by the owner (%lu before); thp_split_page +%lld thp_migration_split +%lld",
+		       thp_mapped, thp_owned, thp_pinned,
+		       vmstat_get("thp_split_page") - split_before,
+		       vmstat_get("thp_migration_split") - msplit_before);
+		ASSERT_EQ(thp_pinned, thp_mapped) TH_LOG("the move split a pinned THP");
+		ASSERT_EQ(thp_pinned, thp_owned) TH_LOG("the owner's pins are not whole THPs");
+	}
 	if (variant->trigger == PP_COMPACT) {
 		ASSERT_GE(moved, 1) TH_LOG("compaction did not move the buffer");
 		/* Each moved folio went through ->migrate() exactly once. */
