@@ -54,6 +54,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <linux/mempolicy.h>
 #include <linux/types.h>
 
@@ -2109,11 +2110,30 @@ TEST_F(pinpage, nested_owners)
 	}
 }
 
+/* A time interval, CLOCK_MONOTONIC in ns. */
+struct span {
+	uint64_t start, end;
+};
+
+#define FORK_MAX_SPANS	200000
+#define FORK_MAX_SECS	120
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 struct fork_race {
 	struct pp_ctx *c;
 	int nodes[2];			/* the buffer goes back and forth */
 	volatile bool stop;
-	unsigned long moves;
+	unsigned long calls;		/* move_pages() calls */
+	unsigned long moved;		/* pages whose node changed */
+	struct span *spans;		/* calls that moved pages */
+	unsigned long nr_spans;
 };
 
 static void *fork_race_mover(void *arg)
@@ -2122,32 +2142,73 @@ static void *fork_race_mover(void *arg)
 	struct pp_ctx *c = r->c;
 	int *nodes = calloc(c->nr_folios, sizeof(*nodes));
 	int *status = calloc(c->nr_folios, sizeof(*status));
-	unsigned long i;
+	int *where = calloc(c->nr_folios, sizeof(*where));
+	unsigned long i, moved;
+	uint64_t start;
+	int target;
 
-	for (; nodes && status && !r->stop; r->moves++) {
-		for (i = 0; i < c->nr_folios; i++)
-			nodes[i] = r->nodes[r->moves & 1];
+	for (i = 0; where && i < c->nr_folios; i++)
+		where[i] = r->nodes[1];		/* the buffer starts at home */
+	for (; nodes && status && where && !r->stop; r->calls++) {
+		target = r->nodes[r->calls & 1];
+		for (i = 0; i < c->nr_folios; i++) {
+			nodes[i] = target;
+			status[i] = STATUS_UNSET;
+		}
+		start = now_ns();
 		sys_move_pages(c->nr_folios, c->mp_pages, nodes, status, MPOL_MF_MOVE);
+		for (i = 0, moved = 0; i < c->nr_folios; i++) {
+			if (status[i] < 0)
+				continue;
+			moved += status[i] != where[i];
+			where[i] = status[i];
+		}
+		r->moved += moved;
+		if (moved && r->nr_spans < FORK_MAX_SPANS)
+			r->spans[r->nr_spans++] = (struct span){ start, now_ns() };
 	}
 	free(nodes);
 	free(status);
+	free(where);
 	return NULL;
+}
+
+/* Forks whose interval intersects one of the mover's (both sorted by start). */
+static unsigned long count_overlaps(const struct span *forks, unsigned long nr_forks,
+				    const struct span *moves, unsigned long nr_moves)
+{
+	unsigned long f, m = 0, n = 0;
+
+	for (f = 0; f < nr_forks; f++) {
+		while (m < nr_moves && moves[m].end < forks[f].start)
+			m++;
+		n += m < nr_moves && moves[m].start <= forks[f].end;
+	}
+	return n;
 }
 
 /*
  * fork() while owned pins move between nodes.  A pinned anonymous page must
  * stay the parent's: after each fork the parent writes to every page and the
  * owner must see the write through its pins (were the page shared with the
- * child, the write would go to a copy).
+ * child, the write would go to a copy).  A run in which no fork overlapped a
+ * migration proves nothing, so fork until enough did, with a bound, and fail
+ * if none did.  Two measures of overlap: the fork's interval intersects a
+ * move_pages() call that moved pages (timestamps), and the owner had an
+ * isolation outstanding when fork started, or got one while it ran (the
+ * owner's STATUS counters).
  */
-TEST_F(pinpage, fork_during_migration)
+TEST_F_TIMEOUT(pinpage, fork_during_migration, 300)
 {
 	struct pp_ctx *c = &self->c;
 	struct fork_race r = { .c = c };
-	unsigned long i, k, bad = ULONG_MAX;
+	unsigned long i, k, bad = ULONG_MAX, by_time, by_owner = 0;
+	struct pin_owned_test st0, st1;
+	struct span *forks;
+	uint64_t deadline;
 	void *page0;
 	pthread_t t;
-	int home = -1;
+	int home = -1, err = 0;
 	pid_t pid;
 
 	if (setup_buffer(_metadata, c, false, PLACE_ANY))
@@ -2159,30 +2220,57 @@ TEST_F(pinpage, fork_during_migration)
 	ASSERT_EQ(0, sys_move_pages(1, &page0, NULL, &home, 0));
 	r.nodes[0] = c->mp_nodes[0];
 	r.nodes[1] = home;
+	r.spans = calloc(FORK_MAX_SPANS, sizeof(*r.spans));
+	forks = calloc(FORK_MAX, sizeof(*forks));
+	ASSERT_TRUE(r.spans && forks);
 	ASSERT_EQ(0, pthread_create(&t, NULL, fork_race_mover, &r));
 
-	for (k = 0; k < 100 && bad == ULONG_MAX; k++) {
+	deadline = now_ns() + FORK_MAX_SECS * 1000000000ULL;
+	for (k = 0; k < FORK_MAX && bad == ULONG_MAX && !err; k++) {
+		if (k >= FORK_MIN && (by_owner >= FORK_OVERLAPS || now_ns() > deadline))
+			break;
+		if (owner_status(c, 0, &st0)) {
+			err = errno;
+			break;
+		}
+		forks[k].start = now_ns();
 		pid = fork();
+		forks[k].end = now_ns();
 		if (!pid)
 			_exit(0);
-		if (pid < 0 || waitpid(pid, NULL, 0) != pid)
+		if (owner_status(c, 0, &st1))
+			err = errno;
+		by_owner += st0.nr_isolate != st0.nr_putback || st1.nr_isolate != st0.nr_isolate;
+		if (pid < 0 || waitpid(pid, NULL, 0) != pid) {
+			err = errno;
 			break;
+		}
 		for (i = 0; i < c->nr_pages; i++)
 			c->buf[i * c->pagesize] = (char)(k + i);
-		if (owner_read(c, 0))
+		if (owner_read(c, 0)) {
+			err = errno;
 			break;
+		}
 		for (i = 0; i < c->nr_pages && bad == ULONG_MAX; i++)
 			if (c->readbuf[i * c->pagesize] != (char)(k + i))
 				bad = i;
 	}
 	r.stop = true;
 	pthread_join(t, NULL);
-	TH_LOG("%lu forks against %lu move_pages() calls", k, r.moves);
+	by_time = count_overlaps(forks, k, r.spans, r.nr_spans);
+	free(forks);
+	free(r.spans);
+	TH_LOG("%lu forks against %lu move_pages() calls that moved %lu pages", k, r.calls,
+	       r.moved);
+	TH_LOG("forks overlapping a migration: %lu by time, %lu by the owner's isolations",
+	       by_time, by_owner);
 	ASSERT_EQ(ULONG_MAX, bad)
 		TH_LOG("after fork %lu the owner's pin no longer reaches page %lu", k - 1, bad);
-	ASSERT_EQ(100, k) TH_LOG("fork, waitpid or PIN_OWNED_TEST_READ failed: %s",
-				 strerror(errno));
-	ASSERT_GT(r.moves, 1);
+	ASSERT_EQ(0, err) TH_LOG("fork, waitpid or a gup_test ioctl failed: %s", strerror(err));
+	ASSERT_GE(k, FORK_MIN);
+	ASSERT_NE(0, r.moved) TH_LOG("move_pages() never moved a page");
+	ASSERT_NE(0, by_time) TH_LOG("no fork overlapped a move_pages() call that moved pages");
+	ASSERT_NE(0, by_owner) TH_LOG("no fork overlapped an isolation of the owner");
 	ASSERT_EQ(0, pagemap_pfns(c, c->pfns));
 	ASSERT_EQ(0, owner_pfns(c, 0));
 	for (i = 0; i < c->nr_pages; i++)
