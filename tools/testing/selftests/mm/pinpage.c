@@ -2383,38 +2383,225 @@ TEST_F(pinpage, switch_off)
 	ASSERT_EQ(after[0].nr_migrate, before[0].nr_migrate);
 }
 
-/* Argument checking of the PIN_OWNED_TEST ioctls. */
+static const unsigned long owned_cmds[] = {
+	PIN_OWNED_TEST_START, PIN_OWNED_TEST_STOP, PIN_OWNED_TEST_READ,
+	PIN_OWNED_TEST_PFNS, PIN_OWNED_TEST_CONFIG, PIN_OWNED_TEST_STATUS,
+};
+
+static const char * const owned_cmd_names[] = {
+	"START", "STOP", "READ", "PFNS", "CONFIG", "STATUS",
+};
+
+/* Pins held system-wide: nr_foll_pin_acquired - nr_foll_pin_released. */
+static long long pins_held(void)
+{
+	return vmstat_get("nr_foll_pin_acquired") - vmstat_get("nr_foll_pin_released");
+}
+
+static unsigned long tainted(void)
+{
+	unsigned long val = 0;
+
+	read_ulong(TAINTED_PATH, 10, &val);
+	return val;
+}
+
+/*
+ * vm.pinpage_migrate takes 0 or 1: anything else is EINVAL and leaves the
+ * value alone.  A write of no bytes is a no-op (proc_dointvec), a lone
+ * newline is not a number.
+ */
+static void check_sysctl_rejects(struct __test_metadata *_metadata, const char *set)
+{
+	static const char * const bad[] = { "2", "-1", "abc", "1abc", "\n", " " };
+	char val[16];
+	unsigned int i;
+	int ret;
+
+	ASSERT_EQ(0, write_file(PINPAGE_SYSCTL, set));
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		ret = write_file(PINPAGE_SYSCTL, bad[i]);
+		ASSERT_EQ(-EINVAL, ret) TH_LOG("writing \"%s\" to " PINPAGE_SYSCTL ": %s",
+					       bad[i], strerror(-ret));
+		ASSERT_LT(0, read_file(PINPAGE_SYSCTL, val, sizeof(val)));
+		ASSERT_STREQ(set, val) TH_LOG("after writing \"%s\"", bad[i]);
+	}
+	ASSERT_EQ(0, write_file(PINPAGE_SYSCTL, ""));
+	ASSERT_LT(0, read_file(PINPAGE_SYSCTL, val, sizeof(val)));
+	ASSERT_STREQ(set, val) TH_LOG("after an empty write");
+}
+
+/*
+ * Bad calls through every interface pinpage adds: the vm.pinpage_migrate
+ * sysctl, the read-only debugfs files and each PIN_OWNED_TEST ioctl (bad
+ * owner, unknown flags, bad ranges, bad user pointers, wrong order).  A failed
+ * START must leave nothing pinned.
+ */
 TEST_F(pinpage, bad_input)
 {
+	static const char * const dbg[] = { "/sys/kernel/debug/pinpage/owners", PINPAGE_STATS };
 	const unsigned int wr = PIN_LONGTERM_TEST_FLAG_USE_WRITE;
+	const unsigned int bad_owners[] = { NR_OWNERS, 0x80000000u, 0xffffffffu };
+	const uint64_t kaddr = 0xfffffffffffff000ULL;	/* not a user address */
 	struct pp_ctx *c = &self->c;
+	struct pin_owned_test st, *ro_st;
+	char *ro, *hole, tmp[4096];
 	uintptr_t addr;
-	struct pin_owned_test st;
+	long long pins;
+	unsigned int i, j;
+	int ret;
 
 	if (setup_buffer(_metadata, c, false, PLACE_ANY))
 		return;
 	addr = (uintptr_t)c->buf;
 
+	/* The sysctl, from either value; teardown restores the saved one. */
+	check_sysctl_rejects(_metadata, "0");
+	check_sysctl_rejects(_metadata, "1");
+
+	/* debugfs: root may open the 0400 files for writing, but not write. */
+	for (i = 0; i < ARRAY_SIZE(dbg); i++) {
+		if (access(dbg[i], F_OK)) {
+			TH_LOG("no %s", dbg[i]);
+			continue;
+		}
+		ret = write_file(dbg[i], "1\n");
+		ASSERT_EQ(-EINVAL, ret) TH_LOG("writing %s: %s", dbg[i], strerror(-ret));
+		ASSERT_LE(0, read_file(dbg[i], tmp, sizeof(tmp))) TH_LOG("reading %s", dbg[i]);
+	}
+
+	/*
+	 * For bad pointers: read-only memory (real pages, not the zero page),
+	 * then one writable page, then a hole (mapped, then unmapped).
+	 */
+	ro = mmap(NULL, 2 * c->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		  -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	memset(ro, 1, c->size);
+	hole = ro + c->size;
+	ASSERT_EQ(0, munmap(hole, c->size));
+	ASSERT_EQ(0, mprotect(ro, c->size - c->pagesize, PROT_READ));
+	ro_st = (struct pin_owned_test *)ro;
+	pins = pins_held();
+
+	/* Every command: bad owner index, and the argument pointer itself. */
+	for (i = 0; i < ARRAY_SIZE(owned_cmds); i++) {
+		for (j = 0; j < ARRAY_SIZE(bad_owners); j++) {
+			ret = owned_ioctl(c, owned_cmds[i], bad_owners[j], addr, c->size, wr);
+			ASSERT_EQ(-EINVAL, ret) TH_LOG("%s with owner %#x: %s", owned_cmd_names[i],
+						       bad_owners[j], strerror(-ret));
+		}
+		ret = ioctl(c->gup_fd, owned_cmds[i], NULL) ? -errno : 0;
+		ASSERT_EQ(-EFAULT, ret) TH_LOG("%s with a NULL argument: %s",
+					       owned_cmd_names[i], strerror(-ret));
+		ret = ioctl(c->gup_fd, owned_cmds[i], hole) ? -errno : 0;
+		ASSERT_EQ(-EFAULT, ret) TH_LOG("%s with an unmapped argument: %s",
+					       owned_cmd_names[i], strerror(-ret));
+	}
+	/* STATUS writes its answer back: not into read-only memory. */
+	ret = ioctl(c->gup_fd, PIN_OWNED_TEST_STATUS, ro_st) ? -errno : 0;
+	ASSERT_EQ(-EFAULT, ret) TH_LOG("STATUS into read-only memory: %s", strerror(-ret));
+
+	/* Unknown flags, and each command's flags given to the other. */
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size, 0x10000));
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size, 0x80000000u));
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size,
+				       wr | PIN_OWNED_TEST_FLAG_REFUSE));
+	ASSERT_EQ(-EINVAL, owner_config(c, 0, 0x10000));
+	ASSERT_EQ(-EINVAL, owner_config(c, 0, PIN_OWNED_TEST_FLAG_BOUNDED));
+
+	/* Bad ranges. */
 	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr + 1, c->size, wr));
 	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size - 1, wr));
 	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, 0, wr));
-	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 7, addr, c->size, wr));
-	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size, 0x10000));
-	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_STATUS, NR_OWNERS, 0, 0, 0));
-	ASSERT_EQ(-EINVAL, owner_config(c, 0, 0x10000));
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, ~0xfffULL, wr));
+	ret = owned_ioctl(c, PIN_OWNED_TEST_START, 0, (uintptr_t)hole, c->size, wr);
+	ASSERT_EQ(-EFAULT, ret) TH_LOG("START on an unmapped range: %s", strerror(-ret));
+	/* Mapped, then a hole: the pages pinned before the hole are let go. */
+	ret = owned_ioctl(c, PIN_OWNED_TEST_START, 0, (uintptr_t)ro, 2 * c->size, 0);
+	ASSERT_EQ(-EFAULT, ret) TH_LOG("START on a range ending in a hole: %s", strerror(-ret));
+	ret = owned_ioctl(c, PIN_OWNED_TEST_START, 1, (uintptr_t)ro, c->size, wr);
+	ASSERT_EQ(-EFAULT, ret) TH_LOG("START for writing on read-only memory: %s",
+				       strerror(-ret));
+	ret = owned_ioctl(c, PIN_OWNED_TEST_START, 2, kaddr - c->size, c->size, wr);
+	ASSERT_EQ(-EFAULT, ret) TH_LOG("START on a kernel address: %s", strerror(-ret));
+
 	/* Failed STARTs pin nothing. */
-	ASSERT_EQ(0, owner_status(c, 0, &st));
-	ASSERT_EQ(0, st.nr_pages);
+	for (j = 0; j < NR_OWNERS; j++) {
+		ASSERT_EQ(0, owner_status(c, j, &st));
+		ASSERT_EQ(0, st.nr_pages) TH_LOG("owner %u", j);
+	}
+	ASSERT_EQ(pins, pins_held()) TH_LOG("failed STARTs left pins behind");
+
+	/* READ and PFNS before START: nothing pinned; STOP is harmless. */
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_READ, 0, (uintptr_t)c->readbuf, 0, 0));
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_PFNS, 0, (uintptr_t)c->owner_pfns,
+				       0, 0));
+	ASSERT_EQ(0, owned_ioctl(c, PIN_OWNED_TEST_STOP, 0, 0, 0, 0));
 
 	ASSERT_EQ(0, owner_start(c, 0, 0));
+	ASSERT_EQ(c->nr_pages, pins_held() - pins);
 	ASSERT_EQ(-EBUSY, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size, wr));
-	ASSERT_EQ(-EFAULT, owned_ioctl(c, PIN_OWNED_TEST_READ, 0, 0, 0, 0));
-	ASSERT_EQ(-EFAULT, owned_ioctl(c, PIN_OWNED_TEST_PFNS, 0, 0, 0, 0));
+	ASSERT_EQ(-EBUSY, owned_ioctl(c, PIN_OWNED_TEST_START, 0, (uintptr_t)ro, c->size, 0));
+	/* READ and PFNS into bad destinations. */
+	for (i = 0; i < 2; i++) {
+		const unsigned long cmd = i ? PIN_OWNED_TEST_PFNS : PIN_OWNED_TEST_READ;
+		/* The last one starts on the writable page and runs into the hole. */
+		const uint64_t dst[] = { 0, kaddr, (uintptr_t)ro, (uintptr_t)hole,
+					 (uintptr_t)hole - (i ? 256 : c->pagesize) };
+
+		for (j = 0; j < ARRAY_SIZE(dst); j++) {
+			ret = owned_ioctl(c, cmd, 0, dst[j], 0, 0);
+			ASSERT_EQ(-EFAULT, ret) TH_LOG("%s into %#llx: %s", owned_cmd_names[2 + i],
+						       (unsigned long long)dst[j], strerror(-ret));
+		}
+	}
+	/* The owner is unharmed. */
 	ASSERT_EQ(0, owner_status(c, 0, &st));
 	ASSERT_EQ(c->nr_pages, st.nr_pages);
+	ASSERT_EQ(0, owner_read(c, 0));
+	ASSERT_EQ(-1, first_page_diff(c, c->readbuf, c->pattern));
+	ASSERT_EQ(0, owned_ioctl(c, PIN_OWNED_TEST_STOP, 0, 0, 0, 0));
+	c->owners = 0;
+	ASSERT_EQ(0, owner_status(c, 0, &st));
+	ASSERT_EQ(0, st.nr_pages);
+	ASSERT_EQ(pins, pins_held()) TH_LOG("STOP left pins behind");
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_READ, 0, (uintptr_t)c->readbuf, 0, 0));
+	munmap(ro, c->size);
+}
 
-	/* STOP of an owner that pins nothing is harmless. */
-	ASSERT_EQ(0, owned_ioctl(c, PIN_OWNED_TEST_STOP, 2, 0, 0, 0));
+/*
+ * START with a size no user range has: refused without allocating for it
+ * and without a kernel warning (the WARN taint bit must not appear).
+ */
+TEST_F(pinpage, bad_input_huge_size)
+{
+	const uint64_t sizes[] = { 1ULL << 62, 1ULL << 40 };
+	const unsigned int wr = PIN_LONGTERM_TEST_FLAG_USE_WRITE;
+	struct pp_ctx *c = &self->c;
+	unsigned long taint;
+	struct pin_owned_test st;
+	long long pins;
+	unsigned int i;
+	int ret;
+
+	if (setup_buffer(_metadata, c, false, PLACE_ANY))
+		return;
+	pins = pins_held();
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		taint = tainted();
+		ret = owned_ioctl(c, PIN_OWNED_TEST_START, 0, (uintptr_t)c->buf, sizes[i], wr);
+		TH_LOG("START of %#llx bytes: %s", (unsigned long long)sizes[i], strerror(-ret));
+		EXPECT_TRUE(ret == -EINVAL || ret == -EFAULT || ret == -ENOMEM);
+		if (taint & TAINT_WARN)
+			TH_LOG("kernel tainted with a warning already: cannot tell");
+		EXPECT_FALSE(~taint & tainted() & TAINT_WARN)
+			TH_LOG("START of %#llx bytes made the kernel warn (see the console)",
+			       (unsigned long long)sizes[i]);
+	}
+	ASSERT_EQ(0, owner_status(c, 0, &st));
+	ASSERT_EQ(0, st.nr_pages);
+	ASSERT_EQ(pins, pins_held());
 }
 
 TEST_HARNESS_MAIN
