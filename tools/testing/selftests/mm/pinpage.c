@@ -158,6 +158,7 @@ struct pp_zone {
 	char name[16];
 	unsigned long start;		/* start_pfn */
 	unsigned long spanned;		/* pages spanned, holes included */
+	unsigned long free;		/* free pages */
 };
 
 enum {
@@ -686,6 +687,8 @@ static int read_zones(struct pp_zone *zones, int max)
 		if (sscanf(line, "Node %d, zone %15s", &node, name) == 2) {
 			cur = (struct pp_zone){ .node = node };
 			snprintf(cur.name, sizeof(cur.name), "%s", name);
+		} else if (sscanf(line, " pages free %lu", &val) == 1) {
+			cur.free = val;
 		} else if (sscanf(line, " spanned %lu", &val) == 1) {
 			cur.spanned = val;
 		} else if (sscanf(line, " start_pfn: %lu", &val) == 1) {
@@ -2602,6 +2605,242 @@ TEST_F(pinpage, bad_input_huge_size)
 	ASSERT_EQ(0, owner_status(c, 0, &st));
 	ASSERT_EQ(0, st.nr_pages);
 	ASSERT_EQ(pins, pins_held());
+}
+
+/* --- long-term pins and the zones they may not stay in --- */
+
+/* Is @pfn in ZONE_MOVABLE (per /proc/zoneinfo) or in the CMA area? */
+static bool pfn_unpinnable(struct pp_ctx *c, const struct pp_zone *zones, int nr_zones,
+			   uint64_t pfn, char *what, size_t len)
+{
+	uint64_t cma_lo, cma_hi;
+	int z = zone_of(zones, nr_zones, pfn);
+
+	cma_bounds(c, &cma_lo, &cma_hi);
+	snprintf(what, len, "pfn %#llx: node %d zone %s%s", (unsigned long long)pfn,
+		 z >= 0 ? zones[z].node : -1, z >= 0 ? zones[z].name : "?",
+		 pfn >= cma_lo && pfn < cma_hi ? ", CMA" : "");
+	return z < 0 || !strcmp(zones[z].name, "Movable") || (pfn >= cma_lo && pfn < cma_hi);
+}
+
+/*
+ * Grow the 2 MiB hugetlb pool past what ZONE_MOVABLE holds, map every free
+ * huge page and return the index of one in an offlinable ZONE_MOVABLE block
+ * (-1 if none); *kernel: how many lie outside ZONE_MOVABLE and CMA, where a
+ * long-term pin may take them.
+ */
+static long hugetlb_pick_movable(struct __test_metadata *_metadata, struct pp_ctx *c,
+				 char **map, unsigned long *nr, unsigned long *kernel)
+{
+	unsigned long ppb = block_pages(c), i, want, movable_free = 0, mapped;
+	struct pp_zone zones[MAX_ZONES];
+	uint64_t cma_lo, cma_hi, pfn, rpfn;
+	int nr_zones, z, round;
+	long pick = -1;
+	char what[128];
+
+	nr_zones = read_zones(zones, MAX_ZONES);
+	for (z = 0; z < nr_zones; z++)
+		if (!strcmp(zones[z].name, "Movable"))
+			movable_free += zones[z].free;
+	cma_bounds(c, &cma_lo, &cma_hi);
+	want = c->saved_hugepages + movable_free / (HUGETLB_SIZE / c->pagesize) + 16;
+	for (round = 0; round < HUGETLB_MAX_ROUNDS; round++, want += HUGETLB_STEP / 2) {
+		*map = NULL;
+		*kernel = 0;
+		pick = -1;
+		write_ulong(HUGETLB_NR, want);
+		if (read_ulong(HUGETLB_DIR "/free_hugepages", 10, nr) || !*nr)
+			continue;
+		*map = mmap(NULL, *nr * HUGETLB_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		if (*map == MAP_FAILED) {
+			*map = NULL;
+			continue;
+		}
+		for (i = 0, mapped = 0; i < *nr; i++) {
+			(*map)[i * HUGETLB_SIZE] = 1;
+			if (pagemap_range(c, *map + i * HUGETLB_SIZE, 1, &pfn))
+				continue;
+			mapped++;
+			if (!pfn_unpinnable(c, zones, nr_zones, pfn, what, sizeof(what))) {
+				(*kernel)++;
+				continue;
+			}
+			z = zone_of(zones, nr_zones, pfn);
+			if (pick >= 0 || z < 0 || strcmp(zones[z].name, "Movable") ||
+			    !block_usable(pfn / ppb, ppb, cma_lo, cma_hi) ||
+			    block_reserved(c, pfn / ppb, ppb, &rpfn))
+				continue;
+			pick = i;
+		}
+		TH_LOG("hugetlb pool %lu pages (asked %lu), %lu mapped: %lu outside ZONE_MOVABLE/CMA, %s",
+		       *nr, want, mapped, *kernel,
+		       pick >= 0 ? "one in an offlinable ZONE_MOVABLE block" :
+		       "none in an offlinable ZONE_MOVABLE block");
+		/* Short of room outside in the last round: the test says so if it fails. */
+		if (pick >= 0 && (*kernel >= 2 || round == HUGETLB_MAX_ROUNDS - 1))
+			return pick;
+		munmap(*map, *nr * HUGETLB_SIZE);
+		*map = NULL;
+	}
+	return -1;
+}
+
+/*
+ * A bounded owner pins a 2 MiB hugetlb page that lies in ZONE_MOVABLE.
+ * pinpage cannot move hugetlb folios, so its bounded isolation promise is
+ * worth nothing for them: the pin must migrate the page out of ZONE_MOVABLE
+ * first, as any FOLL_LONGTERM pin does, and offlining the block that held it
+ * must succeed.  The offline is bounded by a timeout: with the page pinned
+ * in the block it would retry until interrupted.
+ */
+TEST_F_TIMEOUT(pinpage, hugetlb_movable_bounded, 300)
+{
+	unsigned long ppb, nr, kernel, saved, i, bad;
+	struct pin_owned_test st;
+	struct pp_ctx *c = &self->c;
+	struct pp_zone zones[MAX_ZONES];
+	char *map, what[128], path[256];
+	uint64_t old_pfn;
+	int nr_zones, ret;
+	long pick, block;
+
+	if (access(HUGETLB_NR, W_OK))
+		SKIP(return, "no " HUGETLB_NR " (CONFIG_HUGETLBFS?)");
+	ppb = block_pages(c);
+	if (!ppb)
+		SKIP(return, "no memory hotplug sysfs (" MEMORY_SYSFS ")");
+	if (c->kpageflags_fd < 0)
+		SKIP(return, "cannot open /proc/kpageflags to find reserved pages");
+	ASSERT_EQ(0, read_ulong(HUGETLB_NR, 10, &saved));
+	c->saved_hugepages = saved;
+	c->folio_size = c->size = HUGETLB_SIZE;
+	c->nr_pages = c->size / c->pagesize;
+	c->nr_folios = 1;
+	ASSERT_EQ(0, alloc_arrays(c));
+
+	pick = hugetlb_pick_movable(_metadata, c, &map, &nr, &kernel);
+	if (pick < 0)
+		SKIP(return, "no 2 MiB hugetlb page in an offlinable ZONE_MOVABLE block (movablecore=)");
+	/* Keep the one page, give the others back to the pool. */
+	c->buf = c->map = map + pick * HUGETLB_SIZE;
+	c->map_size = HUGETLB_SIZE;
+	if (pick)
+		munmap(map, pick * HUGETLB_SIZE);
+	if ((unsigned long)pick + 1 < nr)
+		munmap(c->buf + HUGETLB_SIZE, (nr - pick - 1) * HUGETLB_SIZE);
+	memcpy(c->buf, c->pattern, c->size);
+	ASSERT_EQ(0, pagemap_pfns(c, c->old_pfns));
+	old_pfn = c->old_pfns[0];
+	block = old_pfn / ppb;
+	nr_zones = read_zones(zones, MAX_ZONES);
+	pfn_unpinnable(c, zones, nr_zones, old_pfn, what, sizeof(what));
+	TH_LOG("hugetlb page at %s, memory%ld; %lu free huge pages outside ZONE_MOVABLE/CMA",
+	       what, block, kernel);
+
+	ret = owner_start(c, 0, PIN_OWNED_TEST_FLAG_BOUNDED);
+	ASSERT_EQ(0, ret) TH_LOG("bounded owner cannot pin the hugetlb page: %s", strerror(-ret));
+	ASSERT_EQ(0, owner_status(c, 0, &st));
+	ASSERT_EQ(c->nr_pages, st.nr_pages);
+	ASSERT_EQ(0, owner_pfns(c, 0));
+	ASSERT_EQ(0, pagemap_pfns(c, c->pfns));
+	for (i = 0, bad = ULONG_MAX; i < c->nr_pages; i++)
+		if (pfn_unpinnable(c, zones, nr_zones, c->owner_pfns[i], what, sizeof(what)) &&
+		    bad == ULONG_MAX)
+			bad = i;
+	pfn_unpinnable(c, zones, nr_zones, c->owner_pfns[0], what, sizeof(what));
+	TH_LOG("owner pins %s (mapped pfn %#llx)", what, (unsigned long long)c->pfns[0]);
+	EXPECT_EQ(ULONG_MAX, bad) {
+		pfn_unpinnable(c, zones, nr_zones, c->owner_pfns[bad], what, sizeof(what));
+		TH_LOG("the pinned hugetlb page stayed where a long-term pin may not: page %lu, %s",
+		       bad, what);
+	}
+	EXPECT_EQ(-1, first_pfn_diff(c, c->owner_pfns, c->pfns));
+	ASSERT_EQ(0, owner_read(c, 0));
+	EXPECT_EQ(-1, first_page_diff(c, c->readbuf, c->pattern));
+
+	block_path(block, "state", path, sizeof(path));
+	TH_LOG("offlining memory%ld, which held the page", block);
+	ret = write_file_timeout(path, "offline", OFFLINE_TIMEOUT);
+	if (!ret)
+		c->offline_block = block;
+	EXPECT_EQ(0, ret) TH_LOG("offlining memory%ld failed: %s%s", block, strerror(-ret),
+				 ret == -EINTR ? " (timed out)" : "");
+	ASSERT_EQ(0, owner_pfns(c, 0));
+	for (i = 0; i < c->nr_pages; i++)
+		EXPECT_NE(block, (long)(c->owner_pfns[i] / ppb)) TH_LOG("page %lu", i);
+	ASSERT_EQ(0, owner_read(c, 0));
+	EXPECT_EQ(-1, first_page_diff(c, c->readbuf, c->pattern));
+	EXPECT_EQ(-1, first_page_diff(c, c->buf, c->pattern));
+}
+
+/*
+ * mbind(MPOL_MF_MOVE) moves an unbounded owner's pins to the new node, and
+ * never into ZONE_MOVABLE or CMA there: the pages must land in a kernel zone
+ * of the target node, with the owner repointed and the contents intact.
+ */
+TEST_F(pinpage, mbind_unbounded)
+{
+	struct pin_owned_test before[NR_OWNERS], after[NR_OWNERS];
+	unsigned long mask[NODEMASK_LONGS] = { 0 };
+	const size_t bits = 8 * sizeof(unsigned long);
+	static bool mem[MAX_NODES];
+	struct pp_zone zones[MAX_ZONES];
+	struct pp_vmstat vs_before, vs_after;
+	struct pp_ctx *c = &self->c;
+	unsigned long moved, folios, i;
+	int src = -1, dst, nr_zones, ret;
+	char list[1024], what[128];
+	long r;
+
+	memset(mem, 0, sizeof(mem));
+	if (read_file(NODE_SYSFS "/has_memory", list, sizeof(list)) > 0)
+		parse_list(list, mem, MAX_NODES);
+	for (i = 0; i < MAX_NODES && src < 0; i++)
+		if (mem[i])
+			src = i;
+	dst = src >= 0 ? other_mem_node(mem, src) : -1;
+	if (dst < 0)
+		SKIP(return, "needs a second NUMA node with memory");
+
+	/* Fault the buffer on @src. */
+	ret = steer_bind(c, src);
+	ASSERT_EQ(0, ret) TH_LOG("binding to node %d: %s", src, strerror(-ret));
+	if (setup_buffer(_metadata, c, false, PLACE_ANY))
+		return;
+	ret = steer_unbind(c);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, owner_start(c, 0, 0));
+	record_pins(_metadata, c, 1u << 0, before);
+	nr_zones = read_zones(zones, MAX_ZONES);
+	pfn_unpinnable(c, zones, nr_zones, c->old_pfns[0], what, sizeof(what));
+	TH_LOG("pinned on %s; mbind to node %d", what, dst);
+	for (i = 0; i < c->nr_pages; i++)
+		ASSERT_EQ(src, pfn_node(c, c->old_pfns[i])) TH_LOG("page %lu not on node %d", i, src);
+
+	vmstat_read(&vs_before);
+	mask[dst / bits] = 1UL << (dst % bits);
+	r = syscall(__NR_mbind, c->buf, c->size, MPOL_BIND, mask, MAX_NODES + 1, MPOL_MF_MOVE);
+	ASSERT_EQ(0, r) TH_LOG("mbind: %s", strerror(errno));
+	vmstat_read(&vs_after);
+	vmstat_log(_metadata, &vs_before, &vs_after);
+	check_pins(_metadata, c, 1u << 0, before, after);
+	moved = count_moved(c, &folios);
+	TH_LOG("mbind moved %lu of %lu pages; owner: +%llu isolate +%llu refused +%llu migrate",
+	       moved, c->nr_pages,
+	       (unsigned long long)(after[0].nr_isolate - before[0].nr_isolate),
+	       (unsigned long long)(after[0].nr_refused - before[0].nr_refused),
+	       (unsigned long long)(after[0].nr_migrate - before[0].nr_migrate));
+	for (i = 0; i < c->nr_pages; i++) {
+		ASSERT_EQ(dst, pfn_node(c, c->owner_pfns[i]))
+			TH_LOG("page %lu not moved to node %d: pfn %#llx", i, dst,
+			       (unsigned long long)c->owner_pfns[i]);
+		ASSERT_FALSE(pfn_unpinnable(c, zones, nr_zones, c->owner_pfns[i], what,
+					    sizeof(what)))
+			TH_LOG("page %lu of an unbounded owner moved to %s", i, what);
+	}
+	ASSERT_GE(after[0].nr_migrate - before[0].nr_migrate, folios);
 }
 
 TEST_HARNESS_MAIN
