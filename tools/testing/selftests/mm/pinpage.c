@@ -28,8 +28,17 @@
  *    moves and the other owner is put back.
  *  - pinpage.unowned_pin: an additional unowned long-term pin keeps the pages
  *    in place (pinpage_unowned_skipped).
+ *  - pinpage.fork_during_migration: fork() racing with move_pages() keeps
+ *    a pinned page the parent's; fails unless forks overlapped migrations.
  *  - pinpage.switch_off: vm.pinpage_migrate=0 restores the stock behaviour.
- *  - pinpage.bad_input: argument checking of the PIN_OWNED_TEST ioctls.
+ *  - pinpage.bad_input: bad writes to vm.pinpage_migrate and the debugfs
+ *    files, bad arguments to every PIN_OWNED_TEST ioctl; nothing stays
+ *    pinned.  pinpage.bad_input_huge_size: absurd sizes, without a warning.
+ *  - pinpage.hugetlb_movable_bounded: a bounded owner's pin of a hugetlb page
+ *    in ZONE_MOVABLE (pinpage cannot move it) migrates it out first, and the
+ *    memory block can be offlined.
+ *  - pinpage.mbind_unbounded: mbind(MPOL_MF_MOVE) moves an unbounded owner's
+ *    pins to a kernel zone of the new node, never to ZONE_MOVABLE or CMA.
  *
  * Needs root, debugfs, CONFIG_GUP_TEST and CONFIG_PINPAGE; parts need a second
  * NUMA node, THP, a CMA area (cma=) and ZONE_MOVABLE memory (movablecore=) and
