@@ -28,8 +28,17 @@
  *    moves and the other owner is put back.
  *  - pinpage.unowned_pin: an additional unowned long-term pin keeps the pages
  *    in place (pinpage_unowned_skipped).
+ *  - pinpage.fork_during_migration: fork() racing with move_pages() keeps
+ *    a pinned page the parent's; fails unless forks overlapped migrations.
  *  - pinpage.switch_off: vm.pinpage_migrate=0 restores the stock behaviour.
- *  - pinpage.bad_input: argument checking of the PIN_OWNED_TEST ioctls.
+ *  - pinpage.bad_input: bad writes to vm.pinpage_migrate and the debugfs
+ *    files, bad arguments to every PIN_OWNED_TEST ioctl; nothing stays
+ *    pinned.  pinpage.bad_input_huge_size: absurd sizes, without a warning.
+ *  - pinpage.hugetlb_movable_bounded: a bounded owner's pin of a hugetlb page
+ *    in ZONE_MOVABLE (pinpage cannot move it) migrates it out first, and the
+ *    memory block can be offlined.
+ *  - pinpage.mbind_unbounded: mbind(MPOL_MF_MOVE) moves an unbounded owner's
+ *    pins to a kernel zone of the new node, never to ZONE_MOVABLE or CMA.
  *
  * Needs root, debugfs, CONFIG_GUP_TEST and CONFIG_PINPAGE; parts need a second
  * NUMA node, THP, a CMA area (cma=) and ZONE_MOVABLE memory (movablecore=) and
@@ -50,9 +59,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <linux/mempolicy.h>
 #include <linux/types.h>
 
@@ -108,6 +119,18 @@ struct pin_owned_test {
 #define NODE_MAX_FAULT		(700UL << 20)	/* at most, and 3/4 of the node's MemFree */
 #define MAX_BLOCKS		512		/* memory blocks to offline, at most */
 #define NODEMASK_LONGS		(MAX_NODES / (8 * sizeof(unsigned long)))
+#define TRACEFS			"/sys/kernel/tracing"
+#define COMPACT_TRACE		TRACEFS "/events/compaction/mm_compaction_end/enable"
+#define HUGETLB_DIR		"/sys/kernel/mm/hugepages/hugepages-2048kB"
+#define HUGETLB_NR		HUGETLB_DIR "/nr_hugepages"
+#define HUGETLB_SIZE		(2UL << 20)
+#define HUGETLB_STEP		64		/* pool growth per round */
+#define HUGETLB_MAX_ROUNDS	6
+#define TAINTED_PATH		"/proc/sys/kernel/tainted"
+#define TAINT_WARN		(1UL << 9)
+#define FORK_MIN		100		/* forks, at least */
+#define FORK_MAX		3000		/* forks, at most */
+#define FORK_OVERLAPS		10		/* stop early once this many overlapped */
 
 enum pp_trigger {
 	PP_COMPACT,
@@ -144,6 +167,7 @@ struct pp_zone {
 	char name[16];
 	unsigned long start;		/* start_pfn */
 	unsigned long spanned;		/* pages spanned, holes included */
+	unsigned long free;		/* free pages */
 };
 
 enum {
@@ -200,6 +224,11 @@ struct pp_ctx {
 	unsigned long cma_allocated;	/* pages allocated through debugfs */
 	long offline_block;		/* memory block to online again, or -1 */
 	struct pp_zone zone;		/* PLACE_ZONE_LOW: the buffer's zone */
+	char *spare;			/* PLACE_ZONE_LOW: pages kept above the buffer */
+	size_t spare_size;
+	unsigned long nr_kept;
+	long saved_hugepages;		/* nr_hugepages to restore, or -1 */
+	bool trace_on;			/* compaction tracepoint enabled */
 	bool policy_bound;		/* steer_bind() changed the memory policy */
 	int saved_mode;
 	unsigned long saved_nodes[NODEMASK_LONGS];
@@ -537,6 +566,51 @@ static bool buffer_is_thp(struct pp_ctx *c)
 	return true;
 }
 
+/*
+ * The folios of the buffer that are whole THPs at @pfns: PMD-aligned,
+ * contiguous and, where /proc/kpageflags can tell, flagged THP.
+ */
+static unsigned long count_thps(struct pp_ctx *c, const uint64_t *pfns)
+{
+	unsigned long per = c->folio_size / c->pagesize, f, j, n = 0;
+	const uint64_t *p;
+	uint64_t flags;
+	bool ok;
+
+	for (f = 0; f < c->nr_folios; f++) {
+		p = pfns + f * per;
+		ok = !(p[0] % per);
+		for (j = 1; ok && j < per; j++)
+			ok = p[j] == p[0] + j;
+		for (j = 0; ok && c->kpageflags_fd >= 0 && j < per; j += per - 1)
+			ok = pread(c->kpageflags_fd, &flags, sizeof(flags),
+				   p[j] * sizeof(flags)) == sizeof(flags) &&
+			     (flags & (1ULL << KPF_THP));
+		n += ok;
+	}
+	return n;
+}
+
+/* A /proc/vmstat counter, or -1. */
+static long long vmstat_get(const char *key)
+{
+	char name[64];
+	long long val;
+	FILE *f;
+
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", name, &val) == 2) {
+		if (!strcmp(name, key)) {
+			fclose(f);
+			return val;
+		}
+	}
+	fclose(f);
+	return -1;
+}
+
 /* Make THP available for MADV_HUGEPAGE regions; teardown restores it. */
 static int thp_enable(struct pp_ctx *c)
 {
@@ -622,6 +696,8 @@ static int read_zones(struct pp_zone *zones, int max)
 		if (sscanf(line, "Node %d, zone %15s", &node, name) == 2) {
 			cur = (struct pp_zone){ .node = node };
 			snprintf(cur.name, sizeof(cur.name), "%s", name);
+		} else if (sscanf(line, " pages free %lu", &val) == 1) {
+			cur.free = val;
 		} else if (sscanf(line, " spanned %lu", &val) == 1) {
 			cur.spanned = val;
 		} else if (sscanf(line, " start_pfn: %lu", &val) == 1) {
@@ -996,6 +1072,9 @@ static long pfn_region(const struct pp_target *t, uint64_t pfn)
 
 	switch (t->place) {
 	case PLACE_ZONE_LOW:
+		/* Not in CMA: the unbounded owner's pin would move it out first. */
+		if (pfn >= t->lo && pfn < t->hi)
+			return -1;
 		i = zone_of(t->zones, t->nr_zones, pfn);
 		return i >= 0 && zone_compactable(&t->zones[i]) ? i : -1;
 	case PLACE_CMA:
@@ -1009,6 +1088,66 @@ static long pfn_region(const struct pp_target *t, uint64_t pfn)
 		break;
 	}
 	return -1;
+}
+
+/* Pages per pageblock: pageblock_order is the PMD order with THP, else 512. */
+static unsigned long pageblock_pages(struct pp_ctx *c)
+{
+	unsigned long pmd = read_pmd_pagesize();
+
+	return pmd ? pmd / c->pagesize : 512;
+}
+
+static void dontneed(struct pp_ctx *c, char *chunk, unsigned long from, unsigned long to)
+{
+	if (to > from)
+		madvise(chunk + from * c->pagesize, (to - from) * c->pagesize, MADV_DONTNEED);
+}
+
+/*
+ * Compaction's free scanner takes no page from a pageblock that is wholly free
+ * (suitable_migration_target(): a free page of pageblock order at its start),
+ * and that is what unmapping the chunks we faulted above the buffer leaves.
+ * So keep one page mapped in every pageblock of the buffer's zone above it
+ * that our chunks reach, and free the rest: the room above the buffer is then
+ * in partly used movable pageblocks the free scanner fills.
+ */
+static void keep_room(struct pp_ctx *c, const struct pp_target *t, char *base,
+		      unsigned long nr_chunks, const char *best, long region, uint64_t above)
+{
+	const struct pp_zone *z = &t->zones[region];
+	unsigned long pb = pageblock_pages(c), nr_pb = z->spanned / pb + 2;
+	unsigned long i, j, from, idx;
+	unsigned char *kept;
+	uint64_t pfn;
+	char *chunk;
+
+	kept = calloc(nr_pb, 1);
+	for (i = 0; kept && i < nr_chunks; i++) {
+		chunk = base + i * c->size;
+		if (chunk == best)
+			continue;
+		if (pread(c->pagemap_fd, c->pfns, c->nr_pages * sizeof(uint64_t),
+			  (uintptr_t)chunk / c->pagesize * sizeof(uint64_t)) !=
+		    (ssize_t)(c->nr_pages * sizeof(uint64_t)))
+			continue;
+		for (from = 0, j = 0; j < c->nr_pages; j++) {
+			if (!(c->pfns[j] & PM_PRESENT))
+				continue;
+			pfn = PAGEMAP_PFN(c->pfns[j]);
+			if (pfn <= above || pfn_region(t, pfn) != region)
+				continue;
+			idx = pfn / pb - z->start / pb;
+			if (idx >= nr_pb || kept[idx])
+				continue;
+			kept[idx] = 1;
+			c->nr_kept++;
+			dontneed(c, chunk, from, j);
+			from = j + 1;
+		}
+		dontneed(c, chunk, from, c->nr_pages);
+	}
+	free(kept);
 }
 
 /*
@@ -1100,15 +1239,23 @@ static int map_chunk(struct __test_metadata *_metadata, struct pp_ctx *c, struct
 	       (best_i + 1) * c->size >> 20, i * c->size >> 20, (unsigned long long)seen_lo,
 	       (unsigned long long)seen_hi);
 
-	end = c->map + c->map_size;
-	if (best != c->map)
-		munmap(c->map, best - c->map);
-	if (best + c->size != end)
-		munmap(best + c->size, end - (best + c->size));
+	if (t->place == PLACE_ZONE_LOW) {
+		/* Teardown unmaps c->spare, the kept pages and the buffer with it. */
+		keep_room(c, t, base, i, best, best_region, best_hi);
+		c->spare = c->map;
+		c->spare_size = c->map_size;
+		c->zone = t->zones[best_region];
+		TH_LOG("kept %lu pages mapped, one per pageblock of the zone above the buffer",
+		       c->nr_kept);
+	} else {
+		end = c->map + c->map_size;
+		if (best != c->map)
+			munmap(c->map, best - c->map);
+		if (best + c->size != end)
+			munmap(best + c->size, end - (best + c->size));
+	}
 	c->map = c->buf = best;
 	c->map_size = c->size;
-	if (t->place == PLACE_ZONE_LOW)
-		c->zone = t->zones[best_region];
 	return 0;
 }
 
@@ -1125,6 +1272,7 @@ static int target_zone_low(struct __test_metadata *_metadata, struct pp_ctx *c,
 	t->nr_zones = read_zones(t->zones, MAX_ZONES);
 	if (t->nr_zones <= 0)
 		SKIP(return 1, "cannot read the zones from " ZONEINFO_PATH);
+	cma_bounds(c, &t->lo, &t->hi);
 	t->limit = fault_limit(-1, LOW_MAX_FAULT);
 	t->sample = LOW_SAMPLE_SIZE / c->pagesize;
 	snprintf(t->what, sizeof(t->what), "the lower half of a DMA32/Normal zone");
@@ -1375,10 +1523,56 @@ static int zone_room(struct pp_ctx *c, uint64_t from, uint64_t to, uint64_t to2,
 	return 0;
 }
 
+/* Enable the mm_compaction_end tracepoint (best effort) and empty the trace. */
+static void compact_trace_start(struct pp_ctx *c)
+{
+	int fd;
+
+	if (access(TRACEFS "/trace", W_OK))
+		mount("nodev", TRACEFS, "tracefs", 0, NULL);
+	if (write_file(COMPACT_TRACE, "1"))
+		return;
+	c->trace_on = true;
+	fd = open(TRACEFS "/trace", O_WRONLY | O_TRUNC);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void compact_trace_stop(struct pp_ctx *c)
+{
+	if (c->trace_on)
+		write_file(COMPACT_TRACE, "0");
+	c->trace_on = false;
+}
+
+/* Log where compaction's scanners stopped in @z. */
+static void compact_trace_log(struct __test_metadata *_metadata, struct pp_ctx *c,
+			      const struct pp_zone *z)
+{
+	char line[512], key[64], *p;
+	FILE *f;
+
+	f = c->trace_on ? fopen(TRACEFS "/trace", "r") : NULL;
+	if (!f) {
+		TH_LOG("no mm_compaction_end tracepoint in " TRACEFS);
+		return;
+	}
+	snprintf(key, sizeof(key), "zone_start=0x%lx ", z->start);
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, key);
+		if (!p)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		TH_LOG("mm_compaction_end: %s", p);
+	}
+	fclose(f);
+}
+
 /*
- * Setup placed the buffer in the lower half of its zone, below where
- * compaction's scanners meet, so compaction has to move it.  Pinning for an
- * unbounded owner may have moved it first (out of CMA): check again.
+ * Setup placed the buffer low in its zone, below where compaction's scanners
+ * meet, kept the free room above it in pageblocks the free scanner uses and
+ * kept it out of CMA, so compaction has to move it: anything else is a
+ * failure.  The mm_compaction_end tracepoint shows where the scanners met.
  */
 static int trigger_compaction(struct __test_metadata *_metadata, struct pp_ctx *c)
 {
@@ -1386,7 +1580,8 @@ static int trigger_compaction(struct __test_metadata *_metadata, struct pp_ctx *
 	unsigned long lru_below, free_above;
 	const struct pp_zone *z = &c->zone;
 	uint64_t lo = UINT64_MAX, hi = 0;
-	unsigned long i, folios;
+	unsigned long i, folios, moved = 0;
+	char path[128];
 	int pass, ret;
 
 	for (i = 0; i < c->nr_pages; i++) {
@@ -1399,41 +1594,35 @@ static int trigger_compaction(struct __test_metadata *_metadata, struct pp_ctx *
 	       z->name, z->node, z->start, z->spanned, (unsigned long long)lo,
 	       (unsigned long long)hi, (long long)(lo - z->start) * 100 / (long long)z->spanned,
 	       (long long)(hi - z->start) * 100 / (long long)z->spanned);
-	if (!pfn_in_low_half(z, lo) || !pfn_in_low_half(z, hi))
-		SKIP(return 1, "pinning moved the buffer out of the lower half of its zone");
+	ASSERT_TRUE(pfn_in_low_half(z, lo) && pfn_in_low_half(z, hi))
+		TH_LOG("pinning moved the buffer out of the lower half of its zone");
 
-	/* A second pass only if the first moved nothing: no page moves twice. */
+	/* The buffer's node only, if the kernel has per-node compaction. */
+	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/compact", z->node);
+	if (access(path, W_OK))
+		snprintf(path, sizeof(path), COMPACT_PATH);
 	ASSERT_EQ(0, owner_status(c, 0, &before));
-	for (pass = 0; pass < 2; pass++) {
-		ret = write_file(COMPACT_PATH, "1");
+	compact_trace_start(c);
+	/* A second pass only if the first moved nothing: no page moves twice. */
+	for (pass = 0; pass < 2 && !moved; pass++) {
+		ret = write_file(path, "1");
 		if (ret == -ENOENT)
-			SKIP(return 1, "no " COMPACT_PATH " (CONFIG_COMPACTION=n)");
-		ASSERT_EQ(0, ret) TH_LOG("writing " COMPACT_PATH ": %s", strerror(-ret));
+			SKIP(return 1, "no %s (CONFIG_COMPACTION=n)", path);
+		ASSERT_EQ(0, ret) TH_LOG("writing %s: %s", path, strerror(-ret));
 		ASSERT_EQ(0, pagemap_pfns(c, c->pfns));
-		if (count_moved(c, &folios))
-			return 0;
+		moved = count_moved(c, &folios);
 	}
-	/*
-	 * Nothing moved.  Compaction migrates what lies below the point where
-	 * its two scanners meet; only if the zone had clearly enough free room
-	 * above the buffer for everything below it is that a failure.
-	 */
-	if (!zone_room(c, z->start, lo, hi + 1, z->start + z->spanned, &lru_below,
-		       &free_above) && free_above < 2 * (lru_below + c->nr_pages))
-		SKIP(return 1, "compaction cannot be expected to reach the buffer: "
-		     "%lu LRU pages below it, %lu free pages above it", lru_below, free_above);
-	TH_LOG("%lu LRU pages below the buffer, %lu free pages above it", lru_below,
-	       free_above);
-	/*
-	 * Free pages count as room only in pageblocks compaction may fill
-	 * (movable or CMA), which userspace cannot see.  If compaction never
-	 * asked the owner, it did not reach the buffer: that says nothing
-	 * about pinpage.  Once it asked, the pages must have moved.
-	 */
+	compact_trace_log(_metadata, c, z);
+	compact_trace_stop(c);
 	ASSERT_EQ(0, owner_status(c, 0, &after));
-	if (after.nr_isolate + after.nr_refused == before.nr_isolate + before.nr_refused)
-		SKIP(return 1, "compaction did not reach the buffer (its free scanner may "
-		     "have found no target pageblock above it)");
+	TH_LOG("%s, %d pass(es): owner asked %llu times, refused %llu", path, pass,
+	       (unsigned long long)(after.nr_isolate - before.nr_isolate),
+	       (unsigned long long)(after.nr_refused - before.nr_refused));
+	if (!moved && !zone_room(c, z->start, lo, hi + 1, z->start + z->spanned, &lru_below,
+				 &free_above))
+		TH_LOG("%lu LRU pages below the buffer, %lu free pages above it", lru_below,
+		       free_above);
+	ASSERT_NE(0, moved) TH_LOG("compaction did not move the buffer");
 	return 0;
 }
 
@@ -1682,6 +1871,7 @@ static void ctx_setup(struct __test_metadata *_metadata, struct pp_ctx *c)
 	int ret;
 
 	c->offline_block = -1;
+	c->saved_hugepages = -1;
 	c->kpageflags_fd = -1;
 	c->pagesize = sysconf(_SC_PAGESIZE);
 	c->gup_fd = open(GUP_TEST_PATH, O_RDWR);
@@ -1732,8 +1922,13 @@ static void ctx_teardown(struct __test_metadata *_metadata, struct pp_ctx *c)
 		TH_LOG("restoring " PINPAGE_SYSCTL " failed");
 	if (c->saved_thp[0] && write_file(THP_ENABLED_PATH, c->saved_thp))
 		TH_LOG("restoring " THP_ENABLED_PATH " failed");
+	compact_trace_stop(c);
 	if (c->map)
 		munmap(c->map, c->map_size);
+	if (c->spare)
+		munmap(c->spare, c->spare_size);
+	if (c->saved_hugepages >= 0 && write_ulong(HUGETLB_NR, c->saved_hugepages))
+		TH_LOG("restoring " HUGETLB_NR " failed");
 	free(c->pattern);
 	free(c->readbuf);
 	free(c->old_pfns);
@@ -1817,7 +2012,8 @@ FIXTURE_TEARDOWN(pinpage_migrate)
 TEST_F_TIMEOUT(pinpage_migrate, owned_pin_migrates, 180)
 {
 	struct pin_owned_test before[NR_OWNERS], after[NR_OWNERS];
-	unsigned long moved, moved_folios;
+	unsigned long moved, moved_folios, thp_pinned = 0, thp_mapped, thp_owned;
+	long long split_before = 0, msplit_before = 0;
 	struct pp_vmstat vs_before, vs_after;
 	struct pp_ctx *c = &self->c;
 	unsigned long long migrated;
@@ -1827,8 +2023,15 @@ TEST_F_TIMEOUT(pinpage_migrate, owned_pin_migrates, 180)
 	ASSERT_EQ(0, owner_start(c, 0, variant->bounded ? PIN_OWNED_TEST_FLAG_BOUNDED : 0));
 	record_pins(_metadata, c, 1u << 0, before);
 	ASSERT_EQ(c->nr_pages, before[0].nr_pages);
-	if (variant->thp)
-		TH_LOG("buffer %s THP after pinning", buffer_is_thp(c) ? "still" : "no longer");
+	if (variant->thp) {
+		thp_pinned = count_thps(c, c->old_pfns);
+		TH_LOG("%lu of %lu folios are THPs after pinning", thp_pinned, c->nr_folios);
+		/* A bounded owner's pin does not migrate, so it cannot split. */
+		if (variant->bounded)
+			ASSERT_EQ(c->nr_folios, thp_pinned) TH_LOG("pinning split a THP");
+		split_before = vmstat_get("thp_split_page");
+		msplit_before = vmstat_get("thp_migration_split");
+	}
 	pinpage_stats_log(_metadata);
 	vmstat_read(&vs_before);
 
@@ -1847,6 +2050,17 @@ TEST_F_TIMEOUT(pinpage_migrate, owned_pin_migrates, 180)
 	       (unsigned long long)(after[0].nr_refused - before[0].nr_refused), migrated,
 	       (unsigned long long)(after[0].nr_putback - before[0].nr_putback));
 	vmstat_log(_metadata, &vs_before, &vs_after);
+	if (variant->thp) {
+		/* check_pins() left the last owner's PFNs in c->owner_pfns. */
+		thp_mapped = count_thps(c, c->pfns);
+		thp_owned = count_thps(c, c->owner_pfns);
+		TH_LOG("THPs after the move: %lu mapped, %lu pinned by the owner (%lu before); thp_split_page +%lld thp_migration_split +%lld",
+		       thp_mapped, thp_owned, thp_pinned,
+		       vmstat_get("thp_split_page") - split_before,
+		       vmstat_get("thp_migration_split") - msplit_before);
+		ASSERT_EQ(thp_pinned, thp_mapped) TH_LOG("the move split a pinned THP");
+		ASSERT_EQ(thp_pinned, thp_owned) TH_LOG("the owner's pins are not whole THPs");
+	}
 	if (variant->trigger == PP_COMPACT) {
 		ASSERT_GE(moved, 1) TH_LOG("compaction did not move the buffer");
 		/* Each moved folio went through ->migrate() exactly once. */
@@ -1908,11 +2122,30 @@ TEST_F(pinpage, nested_owners)
 	}
 }
 
+/* A time interval, CLOCK_MONOTONIC in ns. */
+struct span {
+	uint64_t start, end;
+};
+
+#define FORK_MAX_SPANS	200000
+#define FORK_MAX_SECS	120
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 struct fork_race {
 	struct pp_ctx *c;
 	int nodes[2];			/* the buffer goes back and forth */
 	volatile bool stop;
-	unsigned long moves;
+	unsigned long calls;		/* move_pages() calls */
+	unsigned long moved;		/* pages whose node changed */
+	struct span *spans;		/* calls that moved pages */
+	unsigned long nr_spans;
 };
 
 static void *fork_race_mover(void *arg)
@@ -1921,32 +2154,73 @@ static void *fork_race_mover(void *arg)
 	struct pp_ctx *c = r->c;
 	int *nodes = calloc(c->nr_folios, sizeof(*nodes));
 	int *status = calloc(c->nr_folios, sizeof(*status));
-	unsigned long i;
+	int *where = calloc(c->nr_folios, sizeof(*where));
+	unsigned long i, moved;
+	uint64_t start;
+	int target;
 
-	for (; nodes && status && !r->stop; r->moves++) {
-		for (i = 0; i < c->nr_folios; i++)
-			nodes[i] = r->nodes[r->moves & 1];
+	for (i = 0; where && i < c->nr_folios; i++)
+		where[i] = r->nodes[1];		/* the buffer starts at home */
+	for (; nodes && status && where && !r->stop; r->calls++) {
+		target = r->nodes[r->calls & 1];
+		for (i = 0; i < c->nr_folios; i++) {
+			nodes[i] = target;
+			status[i] = STATUS_UNSET;
+		}
+		start = now_ns();
 		sys_move_pages(c->nr_folios, c->mp_pages, nodes, status, MPOL_MF_MOVE);
+		for (i = 0, moved = 0; i < c->nr_folios; i++) {
+			if (status[i] < 0)
+				continue;
+			moved += status[i] != where[i];
+			where[i] = status[i];
+		}
+		r->moved += moved;
+		if (moved && r->nr_spans < FORK_MAX_SPANS)
+			r->spans[r->nr_spans++] = (struct span){ start, now_ns() };
 	}
 	free(nodes);
 	free(status);
+	free(where);
 	return NULL;
+}
+
+/* Forks whose interval intersects one of the mover's (both sorted by start). */
+static unsigned long count_overlaps(const struct span *forks, unsigned long nr_forks,
+				    const struct span *moves, unsigned long nr_moves)
+{
+	unsigned long f, m = 0, n = 0;
+
+	for (f = 0; f < nr_forks; f++) {
+		while (m < nr_moves && moves[m].end < forks[f].start)
+			m++;
+		n += m < nr_moves && moves[m].start <= forks[f].end;
+	}
+	return n;
 }
 
 /*
  * fork() while owned pins move between nodes.  A pinned anonymous page must
  * stay the parent's: after each fork the parent writes to every page and the
  * owner must see the write through its pins (were the page shared with the
- * child, the write would go to a copy).
+ * child, the write would go to a copy).  A run in which no fork overlapped a
+ * migration proves nothing, so fork until enough did, with a bound, and fail
+ * if none did.  Two measures of overlap: the fork's interval intersects a
+ * move_pages() call that moved pages (timestamps), and the owner had an
+ * isolation outstanding when fork started, or got one while it ran (the
+ * owner's STATUS counters).
  */
-TEST_F(pinpage, fork_during_migration)
+TEST_F_TIMEOUT(pinpage, fork_during_migration, 300)
 {
 	struct pp_ctx *c = &self->c;
 	struct fork_race r = { .c = c };
-	unsigned long i, k, bad = ULONG_MAX;
+	unsigned long i, k, bad = ULONG_MAX, by_time, by_owner = 0;
+	struct pin_owned_test st0, st1;
+	struct span *forks;
+	uint64_t deadline;
 	void *page0;
 	pthread_t t;
-	int home = -1;
+	int home = -1, err = 0;
 	pid_t pid;
 
 	if (setup_buffer(_metadata, c, false, PLACE_ANY))
@@ -1958,30 +2232,57 @@ TEST_F(pinpage, fork_during_migration)
 	ASSERT_EQ(0, sys_move_pages(1, &page0, NULL, &home, 0));
 	r.nodes[0] = c->mp_nodes[0];
 	r.nodes[1] = home;
+	r.spans = calloc(FORK_MAX_SPANS, sizeof(*r.spans));
+	forks = calloc(FORK_MAX, sizeof(*forks));
+	ASSERT_TRUE(r.spans && forks);
 	ASSERT_EQ(0, pthread_create(&t, NULL, fork_race_mover, &r));
 
-	for (k = 0; k < 100 && bad == ULONG_MAX; k++) {
+	deadline = now_ns() + FORK_MAX_SECS * 1000000000ULL;
+	for (k = 0; k < FORK_MAX && bad == ULONG_MAX && !err; k++) {
+		if (k >= FORK_MIN && (by_owner >= FORK_OVERLAPS || now_ns() > deadline))
+			break;
+		if (owner_status(c, 0, &st0)) {
+			err = errno;
+			break;
+		}
+		forks[k].start = now_ns();
 		pid = fork();
+		forks[k].end = now_ns();
 		if (!pid)
 			_exit(0);
-		if (pid < 0 || waitpid(pid, NULL, 0) != pid)
+		if (owner_status(c, 0, &st1))
+			err = errno;
+		by_owner += st0.nr_isolate != st0.nr_putback || st1.nr_isolate != st0.nr_isolate;
+		if (pid < 0 || waitpid(pid, NULL, 0) != pid) {
+			err = errno;
 			break;
+		}
 		for (i = 0; i < c->nr_pages; i++)
 			c->buf[i * c->pagesize] = (char)(k + i);
-		if (owner_read(c, 0))
+		if (owner_read(c, 0)) {
+			err = errno;
 			break;
+		}
 		for (i = 0; i < c->nr_pages && bad == ULONG_MAX; i++)
 			if (c->readbuf[i * c->pagesize] != (char)(k + i))
 				bad = i;
 	}
 	r.stop = true;
 	pthread_join(t, NULL);
-	TH_LOG("%lu forks against %lu move_pages() calls", k, r.moves);
+	by_time = count_overlaps(forks, k, r.spans, r.nr_spans);
+	free(forks);
+	free(r.spans);
+	TH_LOG("%lu forks against %lu move_pages() calls that moved %lu pages", k, r.calls,
+	       r.moved);
+	TH_LOG("forks overlapping a migration: %lu by time, %lu by the owner's isolations",
+	       by_time, by_owner);
 	ASSERT_EQ(ULONG_MAX, bad)
 		TH_LOG("after fork %lu the owner's pin no longer reaches page %lu", k - 1, bad);
-	ASSERT_EQ(100, k) TH_LOG("fork, waitpid or PIN_OWNED_TEST_READ failed: %s",
-				 strerror(errno));
-	ASSERT_GT(r.moves, 1);
+	ASSERT_EQ(0, err) TH_LOG("fork, waitpid or a gup_test ioctl failed: %s", strerror(err));
+	ASSERT_GE(k, FORK_MIN);
+	ASSERT_NE(0, r.moved) TH_LOG("move_pages() never moved a page");
+	ASSERT_NE(0, by_time) TH_LOG("no fork overlapped a move_pages() call that moved pages");
+	ASSERT_NE(0, by_owner) TH_LOG("no fork overlapped an isolation of the owner");
 	ASSERT_EQ(0, pagemap_pfns(c, c->pfns));
 	ASSERT_EQ(0, owner_pfns(c, 0));
 	for (i = 0; i < c->nr_pages; i++)
@@ -2094,38 +2395,466 @@ TEST_F(pinpage, switch_off)
 	ASSERT_EQ(after[0].nr_migrate, before[0].nr_migrate);
 }
 
-/* Argument checking of the PIN_OWNED_TEST ioctls. */
+static const unsigned long owned_cmds[] = {
+	PIN_OWNED_TEST_START, PIN_OWNED_TEST_STOP, PIN_OWNED_TEST_READ,
+	PIN_OWNED_TEST_PFNS, PIN_OWNED_TEST_CONFIG, PIN_OWNED_TEST_STATUS,
+};
+
+static const char * const owned_cmd_names[] = {
+	"START", "STOP", "READ", "PFNS", "CONFIG", "STATUS",
+};
+
+/*
+ * Pins held system-wide: nr_foll_pin_acquired - nr_foll_pin_released, with
+ * the per-cpu differences folded in first (vm.stat_refresh).
+ */
+static long long pins_held(void)
+{
+	write_file("/proc/sys/vm/stat_refresh", "1");
+	return vmstat_get("nr_foll_pin_acquired") - vmstat_get("nr_foll_pin_released");
+}
+
+static unsigned long tainted(void)
+{
+	unsigned long val = 0;
+
+	read_ulong(TAINTED_PATH, 10, &val);
+	return val;
+}
+
+/*
+ * vm.pinpage_migrate takes 0 or 1: anything else is EINVAL and leaves the
+ * value alone.  A write of no bytes is a no-op (proc_dointvec), a lone
+ * newline is not a number.
+ */
+static void check_sysctl_rejects(struct __test_metadata *_metadata, const char *set)
+{
+	static const char * const bad[] = { "2", "-1", "abc", "1abc", "\n", " " };
+	char val[16];
+	unsigned int i;
+	int ret;
+
+	ASSERT_EQ(0, write_file(PINPAGE_SYSCTL, set));
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		ret = write_file(PINPAGE_SYSCTL, bad[i]);
+		ASSERT_EQ(-EINVAL, ret) TH_LOG("writing \"%s\" to " PINPAGE_SYSCTL ": %s",
+					       bad[i], strerror(-ret));
+		ASSERT_LT(0, read_file(PINPAGE_SYSCTL, val, sizeof(val)));
+		ASSERT_STREQ(set, val) TH_LOG("after writing \"%s\"", bad[i]);
+	}
+	ASSERT_EQ(0, write_file(PINPAGE_SYSCTL, ""));
+	ASSERT_LT(0, read_file(PINPAGE_SYSCTL, val, sizeof(val)));
+	ASSERT_STREQ(set, val) TH_LOG("after an empty write");
+}
+
+/*
+ * Bad calls through every interface pinpage adds: the vm.pinpage_migrate
+ * sysctl, the read-only debugfs files and each PIN_OWNED_TEST ioctl (bad
+ * owner, unknown flags, bad ranges, bad user pointers, wrong order).  A failed
+ * START must leave nothing pinned.
+ */
 TEST_F(pinpage, bad_input)
 {
+	static const char * const dbg[] = { "/sys/kernel/debug/pinpage/owners", PINPAGE_STATS };
 	const unsigned int wr = PIN_LONGTERM_TEST_FLAG_USE_WRITE;
+	const unsigned int bad_owners[] = { NR_OWNERS, 0x80000000u, 0xffffffffu };
+	const uint64_t kaddr = 0xfffffffffffff000ULL;	/* not a user address */
 	struct pp_ctx *c = &self->c;
+	struct pin_owned_test st, *ro_st;
+	char *ro, *hole, tmp[4096];
 	uintptr_t addr;
-	struct pin_owned_test st;
+	long long pins;
+	unsigned int i, j;
+	int ret;
 
 	if (setup_buffer(_metadata, c, false, PLACE_ANY))
 		return;
 	addr = (uintptr_t)c->buf;
 
+	/* The sysctl, from either value; teardown restores the saved one. */
+	check_sysctl_rejects(_metadata, "0");
+	check_sysctl_rejects(_metadata, "1");
+
+	/* debugfs: root may open the 0400 files for writing, but not write. */
+	for (i = 0; i < ARRAY_SIZE(dbg); i++) {
+		if (access(dbg[i], F_OK)) {
+			TH_LOG("no %s", dbg[i]);
+			continue;
+		}
+		ret = write_file(dbg[i], "1\n");
+		ASSERT_EQ(-EINVAL, ret) TH_LOG("writing %s: %s", dbg[i], strerror(-ret));
+		ASSERT_LE(0, read_file(dbg[i], tmp, sizeof(tmp))) TH_LOG("reading %s", dbg[i]);
+	}
+
+	/*
+	 * For bad pointers: read-only memory (real pages, not the zero page),
+	 * then one writable page, then a hole (mapped, then unmapped).
+	 */
+	ro = mmap(NULL, 2 * c->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		  -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	memset(ro, 0, c->size);		/* and owner 0 in the STATUS argument */
+	hole = ro + c->size;
+	ASSERT_EQ(0, munmap(hole, c->size));
+	ASSERT_EQ(0, mprotect(ro, c->size - c->pagesize, PROT_READ));
+	ro_st = (struct pin_owned_test *)ro;
+	pins = pins_held();
+
+	/* Every command: bad owner index, and the argument pointer itself. */
+	for (i = 0; i < ARRAY_SIZE(owned_cmds); i++) {
+		for (j = 0; j < ARRAY_SIZE(bad_owners); j++) {
+			ret = owned_ioctl(c, owned_cmds[i], bad_owners[j], addr, c->size, wr);
+			ASSERT_EQ(-EINVAL, ret) TH_LOG("%s with owner %#x: %s", owned_cmd_names[i],
+						       bad_owners[j], strerror(-ret));
+		}
+		ret = ioctl(c->gup_fd, owned_cmds[i], NULL) ? -errno : 0;
+		ASSERT_EQ(-EFAULT, ret) TH_LOG("%s with a NULL argument: %s",
+					       owned_cmd_names[i], strerror(-ret));
+		ret = ioctl(c->gup_fd, owned_cmds[i], hole) ? -errno : 0;
+		ASSERT_EQ(-EFAULT, ret) TH_LOG("%s with an unmapped argument: %s",
+					       owned_cmd_names[i], strerror(-ret));
+	}
+	/* STATUS writes its answer back: not into read-only memory. */
+	ret = ioctl(c->gup_fd, PIN_OWNED_TEST_STATUS, ro_st) ? -errno : 0;
+	ASSERT_EQ(-EFAULT, ret) TH_LOG("STATUS into read-only memory: %s", strerror(-ret));
+
+	/* Unknown flags, and each command's flags given to the other. */
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size, 0x10000));
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size, 0x80000000u));
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size,
+				       wr | PIN_OWNED_TEST_FLAG_REFUSE));
+	ASSERT_EQ(-EINVAL, owner_config(c, 0, 0x10000));
+	ASSERT_EQ(-EINVAL, owner_config(c, 0, PIN_OWNED_TEST_FLAG_BOUNDED));
+
+	/* Bad ranges. */
 	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr + 1, c->size, wr));
 	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size - 1, wr));
 	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, 0, wr));
-	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 7, addr, c->size, wr));
-	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size, 0x10000));
-	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_STATUS, NR_OWNERS, 0, 0, 0));
-	ASSERT_EQ(-EINVAL, owner_config(c, 0, 0x10000));
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, ~0xfffULL, wr));
+	ret = owned_ioctl(c, PIN_OWNED_TEST_START, 0, (uintptr_t)hole, c->size, wr);
+	ASSERT_EQ(-EFAULT, ret) TH_LOG("START on an unmapped range: %s", strerror(-ret));
+	/* Mapped, then a hole: the pages pinned before the hole are let go. */
+	ret = owned_ioctl(c, PIN_OWNED_TEST_START, 0, (uintptr_t)ro, 2 * c->size, 0);
+	ASSERT_EQ(-EFAULT, ret) TH_LOG("START on a range ending in a hole: %s", strerror(-ret));
+	ret = owned_ioctl(c, PIN_OWNED_TEST_START, 1, (uintptr_t)ro, c->size, wr);
+	ASSERT_EQ(-EFAULT, ret) TH_LOG("START for writing on read-only memory: %s",
+				       strerror(-ret));
+	ret = owned_ioctl(c, PIN_OWNED_TEST_START, 2, kaddr - c->size, c->size, wr);
+	ASSERT_EQ(-EFAULT, ret) TH_LOG("START on a kernel address: %s", strerror(-ret));
+
 	/* Failed STARTs pin nothing. */
-	ASSERT_EQ(0, owner_status(c, 0, &st));
-	ASSERT_EQ(0, st.nr_pages);
+	for (j = 0; j < NR_OWNERS; j++) {
+		ASSERT_EQ(0, owner_status(c, j, &st));
+		ASSERT_EQ(0, st.nr_pages) TH_LOG("owner %u", j);
+	}
+	ASSERT_EQ(pins, pins_held()) TH_LOG("failed STARTs left pins behind");
+
+	/* READ and PFNS before START: nothing pinned; STOP is harmless. */
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_READ, 0, (uintptr_t)c->readbuf, 0, 0));
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_PFNS, 0, (uintptr_t)c->owner_pfns,
+				       0, 0));
+	ASSERT_EQ(0, owned_ioctl(c, PIN_OWNED_TEST_STOP, 0, 0, 0, 0));
 
 	ASSERT_EQ(0, owner_start(c, 0, 0));
+	ASSERT_EQ(c->nr_pages, pins_held() - pins);
 	ASSERT_EQ(-EBUSY, owned_ioctl(c, PIN_OWNED_TEST_START, 0, addr, c->size, wr));
-	ASSERT_EQ(-EFAULT, owned_ioctl(c, PIN_OWNED_TEST_READ, 0, 0, 0, 0));
-	ASSERT_EQ(-EFAULT, owned_ioctl(c, PIN_OWNED_TEST_PFNS, 0, 0, 0, 0));
+	ASSERT_EQ(-EBUSY, owned_ioctl(c, PIN_OWNED_TEST_START, 0, (uintptr_t)ro, c->size, 0));
+	/* READ and PFNS into bad destinations. */
+	for (i = 0; i < 2; i++) {
+		const unsigned long cmd = i ? PIN_OWNED_TEST_PFNS : PIN_OWNED_TEST_READ;
+		/* The last one starts on the writable page and runs into the hole. */
+		const uint64_t dst[] = { 0, kaddr, (uintptr_t)ro, (uintptr_t)hole,
+					 (uintptr_t)hole - (i ? 256 : c->pagesize) };
+
+		for (j = 0; j < ARRAY_SIZE(dst); j++) {
+			ret = owned_ioctl(c, cmd, 0, dst[j], 0, 0);
+			ASSERT_EQ(-EFAULT, ret) TH_LOG("%s into %#llx: %s", owned_cmd_names[2 + i],
+						       (unsigned long long)dst[j], strerror(-ret));
+		}
+	}
+	/* The owner is unharmed. */
 	ASSERT_EQ(0, owner_status(c, 0, &st));
 	ASSERT_EQ(c->nr_pages, st.nr_pages);
+	ASSERT_EQ(0, owner_read(c, 0));
+	ASSERT_EQ(-1, first_page_diff(c, c->readbuf, c->pattern));
+	ASSERT_EQ(0, owned_ioctl(c, PIN_OWNED_TEST_STOP, 0, 0, 0, 0));
+	c->owners = 0;
+	ASSERT_EQ(0, owner_status(c, 0, &st));
+	ASSERT_EQ(0, st.nr_pages);
+	ASSERT_EQ(pins, pins_held()) TH_LOG("STOP left pins behind");
+	ASSERT_EQ(-EINVAL, owned_ioctl(c, PIN_OWNED_TEST_READ, 0, (uintptr_t)c->readbuf, 0, 0));
+	munmap(ro, c->size);
+}
 
-	/* STOP of an owner that pins nothing is harmless. */
-	ASSERT_EQ(0, owned_ioctl(c, PIN_OWNED_TEST_STOP, 2, 0, 0, 0));
+/*
+ * START with a size no user range has: refused without allocating for it
+ * and without a kernel warning (the WARN taint bit must not appear).
+ */
+TEST_F(pinpage, bad_input_huge_size)
+{
+	const uint64_t sizes[] = { 1ULL << 62, 1ULL << 40 };
+	const unsigned int wr = PIN_LONGTERM_TEST_FLAG_USE_WRITE;
+	struct pp_ctx *c = &self->c;
+	unsigned long taint;
+	struct pin_owned_test st;
+	long long pins;
+	unsigned int i;
+	int ret;
+
+	if (setup_buffer(_metadata, c, false, PLACE_ANY))
+		return;
+	pins = pins_held();
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		taint = tainted();
+		ret = owned_ioctl(c, PIN_OWNED_TEST_START, 0, (uintptr_t)c->buf, sizes[i], wr);
+		TH_LOG("START of %#llx bytes: %s", (unsigned long long)sizes[i], strerror(-ret));
+		EXPECT_TRUE(ret == -EINVAL || ret == -EFAULT || ret == -ENOMEM);
+		if (taint & TAINT_WARN)
+			TH_LOG("kernel tainted with a warning already: cannot tell");
+		EXPECT_FALSE(~taint & tainted() & TAINT_WARN)
+			TH_LOG("START of %#llx bytes made the kernel warn (see the console)",
+			       (unsigned long long)sizes[i]);
+	}
+	ASSERT_EQ(0, owner_status(c, 0, &st));
+	ASSERT_EQ(0, st.nr_pages);
+	ASSERT_EQ(pins, pins_held());
+}
+
+/* --- long-term pins and the zones they may not stay in --- */
+
+/* Is @pfn in ZONE_MOVABLE (per /proc/zoneinfo) or in the CMA area? */
+static bool pfn_unpinnable(struct pp_ctx *c, const struct pp_zone *zones, int nr_zones,
+			   uint64_t pfn, char *what, size_t len)
+{
+	uint64_t cma_lo, cma_hi;
+	int z = zone_of(zones, nr_zones, pfn);
+
+	cma_bounds(c, &cma_lo, &cma_hi);
+	snprintf(what, len, "pfn %#llx: node %d zone %s%s", (unsigned long long)pfn,
+		 z >= 0 ? zones[z].node : -1, z >= 0 ? zones[z].name : "?",
+		 pfn >= cma_lo && pfn < cma_hi ? ", CMA" : "");
+	return z < 0 || !strcmp(zones[z].name, "Movable") || (pfn >= cma_lo && pfn < cma_hi);
+}
+
+/*
+ * Grow the 2 MiB hugetlb pool past what ZONE_MOVABLE holds, map every free
+ * huge page and return the index of one in an offlinable ZONE_MOVABLE block
+ * (-1 if none); *kernel: how many lie outside ZONE_MOVABLE and CMA, where a
+ * long-term pin may take them.
+ */
+static long hugetlb_pick_movable(struct __test_metadata *_metadata, struct pp_ctx *c,
+				 char **map, unsigned long *nr, unsigned long *kernel)
+{
+	unsigned long ppb = block_pages(c), i, want, movable_free = 0, mapped;
+	struct pp_zone zones[MAX_ZONES];
+	uint64_t cma_lo, cma_hi, pfn, rpfn;
+	int nr_zones, z, round;
+	long pick = -1;
+	char what[128];
+
+	nr_zones = read_zones(zones, MAX_ZONES);
+	for (z = 0; z < nr_zones; z++)
+		if (!strcmp(zones[z].name, "Movable"))
+			movable_free += zones[z].free;
+	cma_bounds(c, &cma_lo, &cma_hi);
+	want = c->saved_hugepages + movable_free / (HUGETLB_SIZE / c->pagesize) + 16;
+	for (round = 0; round < HUGETLB_MAX_ROUNDS; round++, want += HUGETLB_STEP / 2) {
+		*map = NULL;
+		*kernel = 0;
+		pick = -1;
+		write_ulong(HUGETLB_NR, want);
+		if (read_ulong(HUGETLB_DIR "/free_hugepages", 10, nr) || !*nr)
+			continue;
+		*map = mmap(NULL, *nr * HUGETLB_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		if (*map == MAP_FAILED) {
+			*map = NULL;
+			continue;
+		}
+		for (i = 0, mapped = 0; i < *nr; i++) {
+			(*map)[i * HUGETLB_SIZE] = 1;
+			if (pagemap_range(c, *map + i * HUGETLB_SIZE, 1, &pfn))
+				continue;
+			mapped++;
+			if (!pfn_unpinnable(c, zones, nr_zones, pfn, what, sizeof(what))) {
+				(*kernel)++;
+				continue;
+			}
+			z = zone_of(zones, nr_zones, pfn);
+			if (pick >= 0 || z < 0 || strcmp(zones[z].name, "Movable") ||
+			    !block_usable(pfn / ppb, ppb, cma_lo, cma_hi) ||
+			    block_reserved(c, pfn / ppb, ppb, &rpfn))
+				continue;
+			pick = i;
+		}
+		TH_LOG("hugetlb pool %lu pages (asked %lu), %lu mapped: %lu outside ZONE_MOVABLE/CMA, %s",
+		       *nr, want, mapped, *kernel,
+		       pick >= 0 ? "one in an offlinable ZONE_MOVABLE block" :
+		       "none in an offlinable ZONE_MOVABLE block");
+		/* Short of room outside in the last round: the test says so if it fails. */
+		if (pick >= 0 && (*kernel >= 2 || round == HUGETLB_MAX_ROUNDS - 1))
+			return pick;
+		munmap(*map, *nr * HUGETLB_SIZE);
+		*map = NULL;
+	}
+	return -1;
+}
+
+/*
+ * A bounded owner pins a 2 MiB hugetlb page that lies in ZONE_MOVABLE.
+ * pinpage cannot move hugetlb folios, so its bounded isolation promise is
+ * worth nothing for them: the pin must migrate the page out of ZONE_MOVABLE
+ * first, as any FOLL_LONGTERM pin does, and offlining the block that held it
+ * must succeed.  The offline is bounded by a timeout: with the page pinned
+ * in the block it would retry until interrupted.
+ */
+TEST_F_TIMEOUT(pinpage, hugetlb_movable_bounded, 300)
+{
+	unsigned long ppb, nr, kernel, saved, i, bad;
+	struct pin_owned_test st;
+	struct pp_ctx *c = &self->c;
+	struct pp_zone zones[MAX_ZONES];
+	char *map, what[128], path[256];
+	uint64_t old_pfn;
+	int nr_zones, ret;
+	long pick, block;
+
+	if (access(HUGETLB_NR, W_OK))
+		SKIP(return, "no " HUGETLB_NR " (CONFIG_HUGETLBFS?)");
+	ppb = block_pages(c);
+	if (!ppb)
+		SKIP(return, "no memory hotplug sysfs (" MEMORY_SYSFS ")");
+	if (c->kpageflags_fd < 0)
+		SKIP(return, "cannot open /proc/kpageflags to find reserved pages");
+	ASSERT_EQ(0, read_ulong(HUGETLB_NR, 10, &saved));
+	c->saved_hugepages = saved;
+	c->folio_size = c->size = HUGETLB_SIZE;
+	c->nr_pages = c->size / c->pagesize;
+	c->nr_folios = 1;
+	ASSERT_EQ(0, alloc_arrays(c));
+
+	pick = hugetlb_pick_movable(_metadata, c, &map, &nr, &kernel);
+	if (pick < 0)
+		SKIP(return, "no 2 MiB hugetlb page in an offlinable ZONE_MOVABLE block (movablecore=)");
+	/* Keep the one page, give the others back to the pool. */
+	c->buf = c->map = map + pick * HUGETLB_SIZE;
+	c->map_size = HUGETLB_SIZE;
+	if (pick)
+		munmap(map, pick * HUGETLB_SIZE);
+	if ((unsigned long)pick + 1 < nr)
+		munmap(c->buf + HUGETLB_SIZE, (nr - pick - 1) * HUGETLB_SIZE);
+	memcpy(c->buf, c->pattern, c->size);
+	ASSERT_EQ(0, pagemap_pfns(c, c->old_pfns));
+	old_pfn = c->old_pfns[0];
+	block = old_pfn / ppb;
+	nr_zones = read_zones(zones, MAX_ZONES);
+	pfn_unpinnable(c, zones, nr_zones, old_pfn, what, sizeof(what));
+	TH_LOG("hugetlb page at %s, memory%ld; %lu free huge pages outside ZONE_MOVABLE/CMA",
+	       what, block, kernel);
+
+	ret = owner_start(c, 0, PIN_OWNED_TEST_FLAG_BOUNDED);
+	ASSERT_EQ(0, ret) TH_LOG("bounded owner cannot pin the hugetlb page: %s", strerror(-ret));
+	ASSERT_EQ(0, owner_status(c, 0, &st));
+	ASSERT_EQ(c->nr_pages, st.nr_pages);
+	ASSERT_EQ(0, owner_pfns(c, 0));
+	ASSERT_EQ(0, pagemap_pfns(c, c->pfns));
+	for (i = 0, bad = ULONG_MAX; i < c->nr_pages; i++)
+		if (pfn_unpinnable(c, zones, nr_zones, c->owner_pfns[i], what, sizeof(what)) &&
+		    bad == ULONG_MAX)
+			bad = i;
+	pfn_unpinnable(c, zones, nr_zones, c->owner_pfns[0], what, sizeof(what));
+	TH_LOG("owner pins %s (mapped pfn %#llx)", what, (unsigned long long)c->pfns[0]);
+	EXPECT_EQ(ULONG_MAX, bad) {
+		pfn_unpinnable(c, zones, nr_zones, c->owner_pfns[bad], what, sizeof(what));
+		TH_LOG("the pinned hugetlb page stayed where a long-term pin may not: page %lu, %s",
+		       bad, what);
+	}
+	EXPECT_EQ(-1, first_pfn_diff(c, c->owner_pfns, c->pfns));
+	ASSERT_EQ(0, owner_read(c, 0));
+	EXPECT_EQ(-1, first_page_diff(c, c->readbuf, c->pattern));
+
+	block_path(block, "state", path, sizeof(path));
+	TH_LOG("offlining memory%ld, which held the page", block);
+	ret = write_file_timeout(path, "offline", OFFLINE_TIMEOUT);
+	if (!ret)
+		c->offline_block = block;
+	EXPECT_EQ(0, ret) TH_LOG("offlining memory%ld failed: %s%s", block, strerror(-ret),
+				 ret == -EINTR ? " (timed out)" : "");
+	ASSERT_EQ(0, owner_pfns(c, 0));
+	for (i = 0, bad = 0; i < c->nr_pages; i++)
+		bad += (long)(c->owner_pfns[i] / ppb) == block;
+	EXPECT_EQ(0, bad) TH_LOG("%lu pinned pages still in memory%ld", bad, block);
+	ASSERT_EQ(0, owner_read(c, 0));
+	EXPECT_EQ(-1, first_page_diff(c, c->readbuf, c->pattern));
+	EXPECT_EQ(-1, first_page_diff(c, c->buf, c->pattern));
+}
+
+/*
+ * mbind(MPOL_MF_MOVE) moves an unbounded owner's pins to the new node, and
+ * never into ZONE_MOVABLE or CMA there: the pages must land in a kernel zone
+ * of the target node, with the owner repointed and the contents intact.
+ */
+TEST_F(pinpage, mbind_unbounded)
+{
+	struct pin_owned_test before[NR_OWNERS], after[NR_OWNERS];
+	unsigned long mask[NODEMASK_LONGS] = { 0 };
+	const size_t bits = 8 * sizeof(unsigned long);
+	static bool mem[MAX_NODES];
+	struct pp_zone zones[MAX_ZONES];
+	struct pp_vmstat vs_before, vs_after;
+	struct pp_ctx *c = &self->c;
+	unsigned long moved, folios, i;
+	int src = -1, dst, nr_zones, ret;
+	char list[1024], what[128];
+	long r;
+
+	memset(mem, 0, sizeof(mem));
+	if (read_file(NODE_SYSFS "/has_memory", list, sizeof(list)) > 0)
+		parse_list(list, mem, MAX_NODES);
+	for (i = 0; i < MAX_NODES && src < 0; i++)
+		if (mem[i])
+			src = i;
+	dst = src >= 0 ? other_mem_node(mem, src) : -1;
+	if (dst < 0)
+		SKIP(return, "needs a second NUMA node with memory");
+
+	/* Fault the buffer on @src. */
+	ret = steer_bind(c, src);
+	ASSERT_EQ(0, ret) TH_LOG("binding to node %d: %s", src, strerror(-ret));
+	if (setup_buffer(_metadata, c, false, PLACE_ANY))
+		return;
+	ret = steer_unbind(c);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, owner_start(c, 0, 0));
+	record_pins(_metadata, c, 1u << 0, before);
+	nr_zones = read_zones(zones, MAX_ZONES);
+	pfn_unpinnable(c, zones, nr_zones, c->old_pfns[0], what, sizeof(what));
+	TH_LOG("pinned on %s; mbind to node %d", what, dst);
+	for (i = 0; i < c->nr_pages; i++)
+		ASSERT_EQ(src, pfn_node(c, c->old_pfns[i])) TH_LOG("page %lu not on node %d", i, src);
+
+	vmstat_read(&vs_before);
+	mask[dst / bits] = 1UL << (dst % bits);
+	r = syscall(__NR_mbind, c->buf, c->size, MPOL_BIND, mask, MAX_NODES + 1, MPOL_MF_MOVE);
+	ASSERT_EQ(0, r) TH_LOG("mbind: %s", strerror(errno));
+	vmstat_read(&vs_after);
+	vmstat_log(_metadata, &vs_before, &vs_after);
+	check_pins(_metadata, c, 1u << 0, before, after);
+	moved = count_moved(c, &folios);
+	TH_LOG("mbind moved %lu of %lu pages; owner: +%llu isolate +%llu refused +%llu migrate",
+	       moved, c->nr_pages,
+	       (unsigned long long)(after[0].nr_isolate - before[0].nr_isolate),
+	       (unsigned long long)(after[0].nr_refused - before[0].nr_refused),
+	       (unsigned long long)(after[0].nr_migrate - before[0].nr_migrate));
+	for (i = 0; i < c->nr_pages; i++) {
+		ASSERT_EQ(dst, pfn_node(c, c->owner_pfns[i]))
+			TH_LOG("page %lu not moved to node %d: pfn %#llx", i, dst,
+			       (unsigned long long)c->owner_pfns[i]);
+		ASSERT_FALSE(pfn_unpinnable(c, zones, nr_zones, c->owner_pfns[i], what,
+					    sizeof(what)))
+			TH_LOG("page %lu of an unbounded owner moved to %s", i, what);
+	}
+	ASSERT_GE(after[0].nr_migrate - before[0].nr_migrate, folios);
 }
 
 TEST_HARNESS_MAIN
