@@ -337,6 +337,9 @@ static int __pinpage_add(struct xa_state *xas, struct pinpage_owner *owner,
 		new->moved = node->moved;
 		new->src_pfn = node->src_pfn;
 		new->dst_pfn = node->dst_pfn;
+#ifdef CONFIG_DEBUG_VM
+		new->csum = node->csum;
+#endif
 	} else if (old) {
 		new->rec[0] = (struct pinpage_rec){ .owner = old, .count = 1 };
 		new->nr = 1;
@@ -551,28 +554,85 @@ static unsigned long folio_run_end(struct page **pages, unsigned long i,
 	return i;
 }
 
-/* Record @nr pinned pages, one record update per run of pages in one folio. */
+/* Folios whose records pinpage_add_pages() updates under one lock hold. */
+#define PINPAGE_ADD_BATCH	64
+
+/**
+ * pinpage_add_pages() - record pins of an owner on an array of pages
+ * @owner: the owner, initialised with pinpage_owner_init().
+ * @pages: pages the caller pinned (FOLL_PIN), one pin per entry; pages of
+ *	one folio next to each other are recorded together.
+ * @nr: number of entries.
+ *
+ * Like pinpage_add() for each folio, with one record update per run of pages
+ * in one folio and one lock round trip per batch of folios.
+ *
+ * Context: process context; may sleep to allocate memory.
+ * Return: 0, or -ENOMEM: then nothing is recorded and the pins stay unowned.
+ */
 int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
 		      unsigned long nr)
 {
-	unsigned long i, j;
-	int ret;
+	XA_STATE(xas, &pinpage_xa, 0);
+	struct pinpage_node *spare = NULL;
+	unsigned long i = 0, j, added = 0;
+	unsigned int size = 0, batch;
+	struct folio *folio;
+	int ret = 0;
 
-	for (i = 0; i < nr; i = j) {
-		struct folio *folio = page_folio(pages[i]);
-
-		j = folio_run_end(pages, i, nr);
-		if (is_zero_folio(folio))
-			continue;	/* never pinned, see try_grab_folio() */
-		ret = pinpage_add(owner, folio, j - i);
-		if (ret) {
-			pinpage_drop_pages(owner, pages, i);
-			return ret;
+	might_sleep();
+	while (i < nr) {
+		xas_lock_irq(&xas);
+		for (batch = 0; i < nr && batch < PINPAGE_ADD_BATCH; i = j, batch++) {
+			folio = page_folio(pages[i]);
+			j = folio_run_end(pages, i, nr);
+			if (is_zero_folio(folio))
+				continue;	/* never pinned, see try_grab_folio() */
+			xas_set(&xas, folio_pfn(folio));
+			ret = __pinpage_add(&xas, owner, j - i, &spare, &size);
+			if (ret || xas_error(&xas))
+				break;		/* retried after allocating */
+			check_pins(folio, entry_pins(slot_load(&xas)));
+			trace_pinpage_add(folio, owner, j - i);
+			added += j - i;
 		}
+		xas_unlock_irq(&xas);
+		if (ret == -ENOMEM) {
+			/* A larger node is needed: allocate it unlocked. */
+			if (spare)
+				node_free(spare);
+			spare = node_alloc(size, GFP_KERNEL);
+			if (!spare)
+				break;
+			ret = 0;
+		} else if (xas_error(&xas) && !xas_nomem(&xas, GFP_KERNEL)) {
+			ret = xas_error(&xas);
+			break;
+		}
+		cond_resched();
+	}
+	if (spare)
+		node_free(spare);
+	atomic_long_add(added, &owner->nr_pins);
+	if (ret) {
+		pinpage_drop_pages(owner, pages, i);
+		return ret;
 	}
 	return 0;
 }
+EXPORT_SYMBOL_GPL(pinpage_add_pages);
 
+/**
+ * pinpage_drop_pages() - forget pins recorded by pinpage_add_pages()
+ * @owner: the owner.
+ * @pages: the pages, as recorded or as the owner's ->migrate() updated them.
+ * @nr: number of entries.
+ *
+ * pinpage_drop() for each run of pages in one folio; the caller still holds
+ * the pins and drops them after.
+ *
+ * Context: process context; may sleep (see pinpage_drop()).
+ */
 void pinpage_drop_pages(struct pinpage_owner *owner, struct page **pages,
 			unsigned long nr)
 {
@@ -586,6 +646,7 @@ void pinpage_drop_pages(struct pinpage_owner *owner, struct page **pages,
 			pinpage_drop(owner, folio, j - i);
 	}
 }
+EXPORT_SYMBOL_GPL(pinpage_drop_pages);
 
 /**
  * pinpage_unpin_user_pages() - drop owned pins taken by pinpage_pin_user_pages()
@@ -1086,9 +1147,8 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 	struct pinpage_owner *owner;
 	struct pinpage_node *node;
 	unsigned long pins;
+	unsigned int i, nr;
 	void *entry, *cur;
-	unsigned int i;
-
 #ifdef CONFIG_DEBUG_VM
 	u32 csum = __pinpage_folio_isolated(src) ? folio_csum(src) : 0;
 #endif
@@ -1117,17 +1177,21 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 
 	/*
 	 * Every owner is isolated and the count check passed: records can
-	 * only go down (pinpage_drop() waits for us) and the node stays.
-	 * ->migrate() runs in an RCU read-side section: it must not sleep.
+	 * only go down (pinpage_drop() waits for us), and isolated records
+	 * stay in place.  Look the node up each time all the same: nothing
+	 * here holds it.  ->migrate() runs in an RCU read-side section: it
+	 * must not sleep.
 	 */
+	xas_set(&xas, folio_pfn(dst));
 	for (i = 0; ; i++) {
 		xas_lock_irq(&xas);
-		if (i >= node->nr) {
-			xas_unlock_irq(&xas);
-			break;
-		}
-		owner = node->rec[i].count ? node->rec[i].owner : NULL;
+		xas_reset(&xas);
+		node = entry_node(slot_load(&xas));
+		nr = node->nr;
+		owner = i < nr && node->rec[i].count ? node->rec[i].owner : NULL;
 		xas_unlock_irq(&xas);
+		if (i >= nr)
+			break;
 		if (!owner)
 			continue;
 		rcu_read_lock();
@@ -1135,7 +1199,7 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 		rcu_read_unlock();
 	}
 	count_vm_event(PINPAGE_MIGRATED);
-	trace_pinpage_migrate(src, dst, pins, node->nr);
+	trace_pinpage_migrate(src, dst, pins, nr);
 }
 
 /**

@@ -100,6 +100,10 @@ int pinpage_add(struct pinpage_owner *owner, struct folio *folio,
 		unsigned int count);
 void pinpage_drop(struct pinpage_owner *owner, struct folio *folio,
 		  unsigned int count);
+int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
+		      unsigned long nr);
+void pinpage_drop_pages(struct pinpage_owner *owner, struct page **pages,
+			unsigned long nr);
 long pinpage_pin_user_pages(struct pinpage_owner *owner, unsigned long start,
 			    unsigned long nr_pages, unsigned int gup_flags,
 			    struct page **pages);
@@ -143,6 +147,17 @@ static inline int pinpage_add(struct pinpage_owner *owner,
 
 static inline void pinpage_drop(struct pinpage_owner *owner,
 				struct folio *folio, unsigned int count)
+{
+}
+
+static inline int pinpage_add_pages(struct pinpage_owner *owner,
+				    struct page **pages, unsigned long nr)
+{
+	return 0;
+}
+
+static inline void pinpage_drop_pages(struct pinpage_owner *owner,
+				      struct page **pages, unsigned long nr)
 {
 }
 
