@@ -611,6 +611,36 @@ static long long vmstat_get(const char *key)
 	return -1;
 }
 
+/*
+ * Pins held on node @nid by its own counters (after vm.stat_refresh), or
+ * LLONG_MIN when the node does not exist.  A pin is counted as acquired on
+ * the node of the page it was taken on and as released on the node of the
+ * page it is dropped from, so the counters balance only if they follow pins
+ * that migration moved between nodes.
+ */
+#define PP_MAX_NODES	8
+
+static long long node_pins_held(int nid)
+{
+	long long val, acq = -1, rel = -1;
+	char path[64], name[64];
+	FILE *f;
+
+	write_file("/proc/sys/vm/stat_refresh", "1");
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/vmstat", nid);
+	f = fopen(path, "r");
+	if (!f)
+		return LLONG_MIN;
+	while (fscanf(f, "%63s %lld", name, &val) == 2) {
+		if (!strcmp(name, "nr_foll_pin_acquired"))
+			acq = val;
+		else if (!strcmp(name, "nr_foll_pin_released"))
+			rel = val;
+	}
+	fclose(f);
+	return acq < 0 || rel < 0 ? LLONG_MIN : acq - rel;
+}
+
 /* Make THP available for MADV_HUGEPAGE regions; teardown restores it. */
 static int thp_enable(struct pp_ctx *c)
 {
@@ -2017,9 +2047,13 @@ TEST_F_TIMEOUT(pinpage_migrate, owned_pin_migrates, 180)
 	struct pp_vmstat vs_before, vs_after;
 	struct pp_ctx *c = &self->c;
 	unsigned long long migrated;
+	long long node_held[PP_MAX_NODES];
+	int nid;
 
 	if (setup_buffer(_metadata, c, variant->thp, pp_trigger_place[variant->trigger]))
 		return;
+	for (nid = 0; nid < PP_MAX_NODES; nid++)
+		node_held[nid] = node_pins_held(nid);
 	ASSERT_EQ(0, owner_start(c, 0, variant->bounded ? PIN_OWNED_TEST_FLAG_BOUNDED : 0));
 	record_pins(_metadata, c, 1u << 0, before);
 	ASSERT_EQ(c->nr_pages, before[0].nr_pages);
@@ -2071,6 +2105,16 @@ TEST_F_TIMEOUT(pinpage_migrate, owned_pin_migrates, 180)
 	}
 	if (moved && vs_after.v[VS_MIGRATED] >= 0) {
 		ASSERT_GE(vmstat_delta(&vs_before, &vs_after, VS_MIGRATED), 1);
+	}
+
+	/* Once the owner let go, every node holds the pins it held before. */
+	ASSERT_EQ(0, owned_ioctl(c, PIN_OWNED_TEST_STOP, 0, 0, 0, 0));
+	c->owners &= ~1u;
+	for (nid = 0; nid < PP_MAX_NODES; nid++) {
+		if (node_held[nid] == LLONG_MIN)
+			continue;
+		EXPECT_EQ(node_held[nid], node_pins_held(nid))
+			TH_LOG("node %d: pin counters did not follow the moved pins", nid);
 	}
 }
 
