@@ -26,7 +26,8 @@ built=$(date +%s)
 # Every group starts from an empty folder, and its counts must carry this run's id.
 jobs=${PINPAGE_JOBS:-2}
 logs=$B/logs/$flavour
-export PINPAGE_RUN_ID="$(date +%s).$$"
+PINPAGE_RUN_ID="$(date +%s).$$"
+export PINPAGE_RUN_ID
 mkdir -p "$logs"
 for g in $groups; do
 	rm -rf "${logs:?}/$g" "$logs/$g.summary"
@@ -40,5 +41,6 @@ done
 wait
 end=$(date +%s)
 
+# shellcheck disable=SC2086
 "$PINPAGE_DIR/tally.sh" "$logs" "$PINPAGE_RUN_ID" \
 	"build $((built - start))s, tests $((end - built))s; logs in $logs/" $groups

@@ -12,7 +12,7 @@ case $group/$flavour in
 esac
 out=$B/logs/$flavour/$group
 # Before anything can fail: a stale folder must never be read as this run's result.
-rm -rf "$out" && mkdir -p "$out" || die "cannot clear $out"
+{ rm -rf "$out" && mkdir -p "$out"; } || die "cannot clear $out"
 script=$PINPAGE_DIR/groups/$group.sh
 [ -f "$script" ] || die "no test group '$group' (groups are in $PINPAGE_DIR/groups/)"
 kernel=$B/obj-$flavour/arch/x86/boot/bzImage
@@ -20,7 +20,7 @@ initrd=$B/initramfs/initramfs.cpio.gz
 [ -f "$kernel" ] || die "$kernel not built (make build)"
 [ -f "$initrd" ] || die "$initrd not built (make build)"
 
-SMP=2 MEM_PER_NODE=1024 TIMEOUT=600 APPEND="" KIND=selftest KUNIT_SUITES=""
+SMP=2 MEM_PER_NODE=1024 TIMEOUT=600 APPEND="" KIND=selftest
 eval "$(sed -n 's/^# PINPAGE-VM: //p' "$script")"
 console=$out/console.log results=$out/results.log
 

@@ -19,8 +19,8 @@ for g in "$@"; do
 	else
 		echo "  (no summary: the group was not run)"
 	fi
-	p=0 f=0 s=0 status="" secs="" id=""
-	read -r p f s status secs id < "$logs/$g/counts" 2>/dev/null
+	p=0 f=0 s=0 status="" id=""
+	read -r p f s status _ id < "$logs/$g/counts" 2>/dev/null
 	if [ -z "$status" ]; then
 		echo "  FAILED: the group left no result ($logs/$g/counts)"
 		p=0 f=1 s=0 status=FAILED
