@@ -4,7 +4,7 @@
 
 H := tools/testing/pinpage
 
-.PHONY: help check demo build group check-stock devtree export deps assemble clean distclean
+.PHONY: help check demo build group check-stock expected-skips selftest-harness repin devtree export deps assemble clean distclean
 
 help:
 	@echo "make check              install, assemble, build the test kernel, boot every group, report"
@@ -12,6 +12,9 @@ help:
 	@echo "make group G=<name>     incremental build + one test group (groups: $(H)/groups.list)"
 	@echo "make build              assemble and build the test kernel and guest programs, no boot"
 	@echo "make check-stock        the upstream gate on the unpatched base kernel, for comparison"
+	@echo "make expected-skips     record the stock gate's skips in $(H)/expected-skips/"
+	@echo "make selftest-harness   the harness's own test (make check runs it first)"
+	@echo "make repin V=<version>  move the pinned base to another linux-source-6.12 version"
 	@echo "make devtree            git repository of the assembled tree in build/dev"
 	@echo "make export             write build/dev back into the overlay and patches/"
 	@echo "make clean | distclean  drop build products | the whole build/ folder"
@@ -28,6 +31,16 @@ group:
 
 check-stock:
 	@$(H)/check.sh stock-test gate gate-migration
+
+expected-skips:
+	@$(H)/expected-skips.sh
+
+selftest-harness: assemble
+	@$(H)/selftest.sh
+
+repin:
+	@test -n "$(V)" || { echo "usage: make repin V=<Debian version of linux-source-6.12>"; exit 2; }
+	@$(H)/repin.sh "$(V)"
 
 build: deps assemble
 	@$(H)/build-kernel.sh test && $(H)/build-userspace.sh build/obj-test

@@ -23,7 +23,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq > "$B/apt-update.log" 2>&1 || { mkdir -p "$B"; apt-get update -qq || die "apt-get update failed"; }
 if ! apt-cache madison "$BASE_PKG" 2>/dev/null | grep -q " $BASE_VERSION "; then
 	found=$(apt-cache madison "$BASE_PKG" 2>/dev/null | awk '{print $3}' | xargs)
-	die "$BASE_PKG $BASE_VERSION (the version the patches were made for) is not available from apt; found: ${found:-none}${have:+, installed: $have}"
+	die "$BASE_PKG $BASE_VERSION (the version the patches were made for) is not available from apt; found: ${found:-none}${have:+, installed: $have}. README.md, \"The pinned base\", says what to do"
 fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends --allow-downgrades $missing > /dev/null ||
