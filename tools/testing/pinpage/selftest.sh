@@ -130,6 +130,17 @@ expect pass "KUnit suite that ran its cases" judge_kunit kunit-ok "    KTAP vers
         ok 2 order-2 folio
     ok 2 pinpage_test_several_owners
 ok 1 pinpage"
+expect pass "KUnit suite with a kernel message inside a parameterised case" judge_kunit kunit-noise "    KTAP version 1
+    # Subtest: pinpage
+    1..2
+    ok 1 pinpage_test_add_drop
+        KTAP version 1
+Freeing initrd memory: 4712K
+        # Subtest: pinpage_test_several_owners
+        ok 1 order-0 folio
+        ok 2 order-2 folio
+    ok 2 pinpage_test_several_owners
+ok 1 pinpage"
 expect fail "KUnit suite that skips as a whole" judge_kunit kunit-skip "    KTAP version 1
     # Subtest: pinpage
     1..0
