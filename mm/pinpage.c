@@ -363,6 +363,18 @@ store:
 	return 0;
 }
 
+/*
+ * __pinpage_add() needs a node of @size records: replace the spare by one,
+ * allocated without the lock.
+ */
+static int spare_grow(struct pinpage_node **spare, unsigned int size)
+{
+	if (*spare)
+		node_free(*spare);
+	*spare = node_alloc(size, GFP_KERNEL);
+	return *spare ? 0 : -ENOMEM;
+}
+
 /**
  * pinpage_add() - record pins of an owner on a folio
  * @owner: the owner, initialised with pinpage_owner_init().
@@ -391,11 +403,7 @@ int pinpage_add(struct pinpage_owner *owner, struct folio *folio,
 			check_pins(folio, entry_pins(slot_load(&xas)));
 		xas_unlock_irq(&xas);
 		if (ret == -ENOMEM) {
-			/* A larger node is needed: allocate it unlocked. */
-			if (spare)
-				node_free(spare);
-			spare = node_alloc(size, GFP_KERNEL);
-			if (!spare)
+			if (spare_grow(&spare, size))
 				return -ENOMEM;
 			xas_reset(&xas);
 			continue;
@@ -598,11 +606,7 @@ int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
 		}
 		xas_unlock_irq(&xas);
 		if (ret == -ENOMEM) {
-			/* A larger node is needed: allocate it unlocked. */
-			if (spare)
-				node_free(spare);
-			spare = node_alloc(size, GFP_KERNEL);
-			if (!spare)
+			if (spare_grow(&spare, size))
 				break;
 			ret = 0;
 		} else if (xas_error(&xas) && !xas_nomem(&xas, GFP_KERNEL)) {

@@ -141,7 +141,7 @@ static void scattered(void)
 			ioctl(gup_fd, PIN_OWNED_TEST_STOP, &o);
 		}
 	} else {
-		printf("# scattered layout: found only %zu of %zu pages 2 MiB apart\n", got, want);
+		printf("# one page per 2 MiB frame: found only %zu of %zu such pages\n", got, want);
 	}
 	munmap(dst, want * PAGE);
 }
