@@ -3,10 +3,12 @@
  * pinpage: owner records for long-term pins, and the owner side of migration.
  *
  * Every folio that carries pins taken through the owner API has an entry in
- * pinpage_xa, indexed by the folio's PFN.  The entry is either the owner itself
- * (one owner holding one pin: the common case, which costs no allocation) or a
- * tagged pointer to a struct pinpage_node holding a record (owner, count) per
- * owner.  Folios without owned pins have no entry and cost nothing.
+ * pinpage_xa, indexed by the folio's PFN.  One owner holding one pin (the
+ * common case) costs no allocation: the entry is the owner itself when the
+ * owner's cookie for the folio is 0, and otherwise a value entry holding the
+ * owner's id and the cookie.  Anything else is a tagged pointer to a struct
+ * pinpage_node holding a record (owner, count, cookie) per owner.  Folios
+ * without owned pins have no entry and cost nothing.
  *
  * Lock order:
  *   folio lock (migration holds src and dst locked)
@@ -61,11 +63,15 @@
  * @count: pins it holds on the folio (each page pinned once counts once).
  *	While @isolated, a record may stay with a count of zero: the owner
  *	dropped its pins during the migration and still gets its ->putback().
+ * @cookie: the owner's cookie for its pins on the folio, given to its
+ *	callbacks; %PINPAGE_COOKIE_MULTI once pins with different cookies
+ *	were added.
  * @isolated: @owner agreed to the migration in progress (->isolate returned 0).
  */
 struct pinpage_rec {
 	struct pinpage_owner *owner;
 	unsigned int count;
+	u32 cookie;
 	bool isolated;
 };
 
@@ -110,12 +116,17 @@ struct pinpage_node {
 	struct pinpage_rec rec[] __counted_by(size);
 } __aligned(8);
 
-/* An entry is an owner pointer, or a node pointer with this bit set. */
+/*
+ * An entry is an owner pointer, a value entry (owner id << 32 | cookie), or a
+ * node pointer with this bit set.
+ */
 #define PINPAGE_NODE_TAG	4UL
 static_assert(__alignof__(struct pinpage_owner) > PINPAGE_NODE_TAG);
 static_assert(__alignof__(struct pinpage_node) > PINPAGE_NODE_TAG);
 
 static DEFINE_XARRAY_FLAGS(pinpage_xa, XA_FLAGS_LOCK_IRQ);
+/* Owner ids, for value entries; an id lives as long as its owner. */
+static DEFINE_XARRAY_ALLOC1(pinpage_owner_ids);
 DEFINE_STATIC_KEY_DEFERRED_FALSE(pinpage_in_use, HZ);
 static int sysctl_pinpage_migrate __read_mostly = 1;
 static LIST_HEAD(pinpage_owners);
@@ -129,7 +140,43 @@ static atomic_long_t pinpage_nr_nodes;
 
 static bool entry_is_node(void *entry)
 {
-	return (unsigned long)entry & PINPAGE_NODE_TAG;
+	return !xa_is_value(entry) && ((unsigned long)entry & PINPAGE_NODE_TAG);
+}
+
+/* The entry for one pin of @owner with @cookie, or NULL if it needs a node. */
+static void *single_entry(struct pinpage_owner *owner, u32 cookie)
+{
+	if (!cookie)
+		return owner;
+	if (owner->id)
+		return xa_mk_value((unsigned long)owner->id << 32 | cookie);
+	return NULL;
+}
+
+/* Is @entry the single record of one pin of @owner? */
+static bool entry_is_single(void *entry, struct pinpage_owner *owner)
+{
+	if (xa_is_value(entry))
+		return owner->id && xa_to_value(entry) >> 32 == owner->id;
+	return entry == owner;
+}
+
+/*
+ * The record behind a single-record @entry (not a node).  Under xa_lock: the
+ * entry keeps its owner, and so the owner's id, alive.
+ */
+static struct pinpage_rec single_rec(void *entry)
+{
+	unsigned long v;
+
+	if (!xa_is_value(entry))
+		return (struct pinpage_rec){ .owner = entry, .count = 1 };
+	v = xa_to_value(entry);
+	return (struct pinpage_rec){
+		.owner = xa_load(&pinpage_owner_ids, v >> 32),
+		.count = 1,
+		.cookie = (u32)v,
+	};
 }
 
 static struct pinpage_node *entry_node(void *entry)
@@ -255,11 +302,15 @@ static void entry_replace(struct xa_state *xas, void *old, void *new)
 static void node_shrink(struct xa_state *xas, void *entry)
 {
 	struct pinpage_node *node = entry_node(entry);
+	void *single;
 
-	if (!node->nr)
+	if (!node->nr) {
 		entry_replace(xas, entry, NULL);
-	else if (node->nr == 1 && node->rec[0].count == 1)
-		entry_replace(xas, entry, node->rec[0].owner);
+	} else if (node->nr == 1 && node->rec[0].count == 1) {
+		single = single_entry(node->rec[0].owner, node->rec[0].cookie);
+		if (single)
+			entry_replace(xas, entry, single);
+	}
 }
 
 /* Remove @rec from @node (lockless readers only sum counts). */
@@ -287,22 +338,34 @@ static void node_follow(struct pinpage_node *node, unsigned long index,
 		__xa_store(&pinpage_xa, other, new, 0);
 }
 
+/* Add @count pins with @cookie to the record @rec of the same owner. */
+static void rec_add(struct pinpage_rec *rec, unsigned int count, u32 cookie)
+{
+	rec->count += count;
+	if (rec->cookie != cookie)
+		rec->cookie = PINPAGE_COOKIE_MULTI;
+}
+
 /*
- * Add @count pins of @owner to the entry at @xas.  Returns 0, or -ENOMEM when
- * a node of *@size records must be allocated without the lock first.
+ * Add @count pins of @owner with @cookie to the entry at @xas.  Returns 0, or
+ * -ENOMEM when a node of *@size records must be allocated without the lock
+ * first.
  */
 static int __pinpage_add(struct xa_state *xas, struct pinpage_owner *owner,
-			 unsigned int count, struct pinpage_node **spare,
-			 unsigned int *size)
+			 unsigned int count, u32 cookie,
+			 struct pinpage_node **spare, unsigned int *size)
 {
-	void *old = slot_load(xas);
+	void *old = slot_load(xas), *single;
 	struct pinpage_node *node = entry_is_node(old) ? entry_node(old) : NULL;
 	struct pinpage_node *new;
 	struct pinpage_rec *rec;
 
 	if (!old && count == 1) {
-		entry_replace(xas, NULL, owner);
-		return 0;
+		single = single_entry(owner, cookie);
+		if (single) {
+			entry_replace(xas, NULL, single);
+			return 0;
+		}
 	}
 	if (node) {
 		rec = node_find(node, owner);
@@ -319,7 +382,7 @@ static int __pinpage_add(struct xa_state *xas, struct pinpage_owner *owner,
 		}
 		if (rec) {
 			VM_WARN_ON_ONCE(rec->isolated);
-			rec->count += count;
+			rec_add(rec, count, cookie);
 			return 0;
 		}
 	}
@@ -341,14 +404,16 @@ static int __pinpage_add(struct xa_state *xas, struct pinpage_owner *owner,
 		new->csum = node->csum;
 #endif
 	} else if (old) {
-		new->rec[0] = (struct pinpage_rec){ .owner = old, .count = 1 };
+		new->rec[0] = single_rec(old);
 		new->nr = 1;
-		if (old == owner) {
-			new->rec[0].count += count;
+		if (new->rec[0].owner == owner) {
+			rec_add(&new->rec[0], count, cookie);
 			goto store;
 		}
 	}
-	new->rec[new->nr++] = (struct pinpage_rec){ .owner = owner, .count = count };
+	new->rec[new->nr++] = (struct pinpage_rec){
+		.owner = owner, .count = count, .cookie = cookie,
+	};
 store:
 	entry_replace(xas, old, node_entry(new));
 	if (xas_error(xas)) {
@@ -380,13 +445,16 @@ static int spare_grow(struct pinpage_node **spare, unsigned int size)
  * @owner: the owner, initialised with pinpage_owner_init().
  * @folio: the folio; the caller already holds the @count pins.
  * @count: pins taken (one per page pinned).
+ * @cookie: a number of the owner's choosing that its callbacks get for
+ *	@folio, typically the index of its own reference to the folio.  Adding
+ *	pins to a folio under another cookie makes it %PINPAGE_COOKIE_MULTI.
  *
  * Context: process context; may sleep to allocate memory.
  * Return: 0, or -ENOMEM (nothing recorded: the pins stay unowned, so the folio
  * is not migratable, as without pinpage).
  */
 int pinpage_add(struct pinpage_owner *owner, struct folio *folio,
-		unsigned int count)
+		unsigned int count, u32 cookie)
 {
 	XA_STATE(xas, &pinpage_xa, folio_pfn(folio));
 	struct pinpage_node *spare = NULL;
@@ -398,7 +466,7 @@ int pinpage_add(struct pinpage_owner *owner, struct folio *folio,
 	might_sleep();
 	for (;;) {
 		xas_lock_irq(&xas);
-		ret = __pinpage_add(&xas, owner, count, &spare, &size);
+		ret = __pinpage_add(&xas, owner, count, cookie, &spare, &size);
 		if (!ret && !xas_error(&xas))
 			check_pins(folio, entry_pins(slot_load(&xas)));
 		xas_unlock_irq(&xas);
@@ -442,7 +510,7 @@ static enum pinpage_drop_result __pinpage_drop(struct xa_state *xas,
 	struct pinpage_node *node;
 	struct pinpage_rec *rec;
 
-	if (old == owner && count == 1) {
+	if (old && entry_is_single(old, owner) && count == 1) {
 		entry_replace(xas, old, NULL);
 		return PINPAGE_DROPPED;
 	}
@@ -571,6 +639,8 @@ static unsigned long folio_run_end(struct page **pages, unsigned long i,
  * @pages: pages the caller pinned (FOLL_PIN), one pin per entry; pages of
  *	one folio next to each other are recorded together.
  * @nr: number of entries.
+ * @cookie: the cookie of the run that starts at @pages[0]; the run that
+ *	starts at @pages[i] gets @cookie + i.
  *
  * Like pinpage_add() for each folio, with one record update per run of pages
  * in one folio and one lock round trip per batch of folios.
@@ -579,7 +649,7 @@ static unsigned long folio_run_end(struct page **pages, unsigned long i,
  * Return: 0, or -ENOMEM: then nothing is recorded and the pins stay unowned.
  */
 int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
-		      unsigned long nr)
+		      unsigned long nr, u32 cookie)
 {
 	XA_STATE(xas, &pinpage_xa, 0);
 	struct pinpage_node *spare = NULL;
@@ -597,7 +667,8 @@ int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
 			if (is_zero_folio(folio))
 				continue;	/* never pinned, see try_grab_folio() */
 			xas_set(&xas, folio_pfn(folio));
-			ret = __pinpage_add(&xas, owner, j - i, &spare, &size);
+			ret = __pinpage_add(&xas, owner, j - i, cookie + i,
+					    &spare, &size);
 			if (ret || xas_error(&xas))
 				break;		/* retried after allocating */
 			check_pins(folio, entry_pins(slot_load(&xas)));
@@ -688,6 +759,10 @@ void pinpage_owner_init(struct pinpage_owner *owner,
 	owner->ops = ops;
 	atomic_long_set(&owner->nr_pins, 0);
 	atomic_set(&owner->busy, 0);
+	/* Without an id, single pins with a cookie take a node. */
+	if (xa_alloc(&pinpage_owner_ids, &owner->id, owner,
+		     XA_LIMIT(1, INT_MAX), GFP_KERNEL))
+		owner->id = 0;
 	static_branch_deferred_inc(&pinpage_in_use);
 	mutex_lock(&pinpage_owners_lock);
 	list_add_tail(&owner->list, &pinpage_owners);
@@ -706,7 +781,7 @@ static unsigned long owner_forget(struct pinpage_owner *owner)
 
 	xas_lock_irq(&xas);
 	xas_for_each(&xas, entry, ULONG_MAX) {
-		if (entry == owner) {
+		if (entry_is_single(entry, owner)) {
 			pins++;
 			entry_replace(&xas, entry, NULL);
 		} else if (entry_is_node(entry)) {
@@ -732,6 +807,26 @@ static unsigned long owner_forget(struct pinpage_owner *owner)
 }
 
 /**
+ * pinpage_owner_quiesce() - wait until no migration calls into an owner
+ * @owner: the owner, whose ->isolate() refuses from now on.
+ *
+ * For teardown: once it returns, no migration isolates, moves or puts back
+ * @owner's folios, so the owner's own references to its folios are stable
+ * and it can drop its pins with pinpage_drop() on the folios it names.
+ * Migrations that isolated @owner before its ->isolate() started refusing
+ * are waited for; that wait is as bounded as the migration.
+ *
+ * Context: process context; may sleep.  Not from the owner's callbacks.
+ */
+void pinpage_owner_quiesce(struct pinpage_owner *owner)
+{
+	/* Pairs with the barrier after ->busy goes up, before ->isolate(). */
+	smp_mb();
+	wait_var_event(&owner->busy, !atomic_read(&owner->busy));
+}
+EXPORT_SYMBOL_GPL(pinpage_owner_quiesce);
+
+/**
  * pinpage_owner_destroy() - end an owner's life
  * @owner: the owner, which should have dropped all its pins.
  *
@@ -754,6 +849,9 @@ void pinpage_owner_destroy(struct pinpage_owner *owner)
 		       left);
 		atomic_long_set(&owner->nr_pins, 0);
 	}
+	/* No value entry names the id any more. */
+	if (owner->id)
+		xa_erase(&pinpage_owner_ids, owner->id);
 	mutex_lock(&pinpage_owners_lock);
 	list_del(&owner->list);
 	mutex_unlock(&pinpage_owners_lock);
@@ -842,7 +940,7 @@ static bool entry_all_bounded(void *entry)
 	unsigned int i;
 
 	if (!entry_is_node(entry))
-		return ((struct pinpage_owner *)entry)->ops->flags &
+		return single_rec(entry).owner->ops->flags &
 		       PINPAGE_BOUNDED_ISOLATE;
 	node = entry_node(entry);
 	for (i = 0; i < node->nr; i++)
@@ -896,7 +994,7 @@ static int isolate_begin(struct xa_state *xas, struct folio *folio,
 		node = node_alloc(1, GFP_NOWAIT | __GFP_NOWARN);
 		if (!node)
 			return -EAGAIN;
-		node->rec[0] = (struct pinpage_rec){ .owner = entry, .count = 1 };
+		node->rec[0] = single_rec(entry);
 		node->nr = 1;
 	}
 	cur = __xa_cmpxchg(&pinpage_xa, folio_pfn(dst), NULL, XA_ZERO_ENTRY,
@@ -933,6 +1031,7 @@ static void putback_owners(struct folio *folio, bool failed)
 	struct pinpage_rec *rec;
 	void *entry;
 	unsigned int i;
+	u32 cookie;
 
 	for (;;) {
 		xas_lock_irq(&xas);
@@ -950,12 +1049,13 @@ static void putback_owners(struct folio *folio, bool failed)
 			break;
 		rec->isolated = false;
 		owner = rec->owner;
+		cookie = rec->cookie;
 		/* It dropped all its pins while isolated: the record goes. */
 		if (!rec->count)
 			node_remove(node, rec);
 		xas_unlock_irq(&xas);
 		rcu_read_lock();	/* ->putback() must not sleep */
-		owner->ops->putback(owner, folio);
+		owner->ops->putback(owner, folio, cookie);
 		rcu_read_unlock();
 		trace_pinpage_putback(folio, owner, failed);
 		owner_put(owner);
@@ -981,14 +1081,14 @@ static void putback_owners(struct folio *folio, bool failed)
 
 /* Ask @owner to step aside; in MIGRATE_ASYNC it may not sleep. */
 static int owner_isolate(struct pinpage_owner *owner, struct folio *folio,
-			 enum migrate_mode mode)
+			 u32 cookie, enum migrate_mode mode)
 {
 	int ret;
 
 	if (mode != MIGRATE_ASYNC)
-		return owner->ops->isolate(owner, folio, mode);
+		return owner->ops->isolate(owner, folio, cookie, mode);
 	rcu_read_lock();
-	ret = owner->ops->isolate(owner, folio, mode);
+	ret = owner->ops->isolate(owner, folio, cookie, mode);
 	rcu_read_unlock();
 	return ret;
 }
@@ -1013,6 +1113,7 @@ int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
 	struct pinpage_rec *rec;
 	bool changed = false;
 	unsigned int i;
+	u32 cookie;
 	int ret;
 
 	if (!pinpage_enabled())
@@ -1034,10 +1135,13 @@ int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
 			break;
 		}
 		owner = node->rec[i].owner;
+		cookie = node->rec[i].cookie;
 		atomic_inc(&owner->busy);
 		xas_unlock_irq(&xas);
+		/* Pairs with pinpage_owner_quiesce(): it sees busy, or we its refusal. */
+		smp_mb__after_atomic();
 
-		ret = owner_isolate(owner, folio, mode);
+		ret = owner_isolate(owner, folio, cookie, mode);
 		trace_pinpage_isolate(folio, owner, ret);
 		if (ret) {
 			count_vm_event(PINPAGE_ISOLATE_REFUSED);
@@ -1054,7 +1158,7 @@ int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
 		if (!rec) {
 			/* Dropped its record before ->isolate(): undo it alone. */
 			rcu_read_lock();
-			owner->ops->putback(owner, folio);
+			owner->ops->putback(owner, folio, cookie);
 			rcu_read_unlock();
 			owner_put(owner);
 			changed = true;
@@ -1153,6 +1257,7 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 	unsigned long pins;
 	unsigned int i, nr;
 	void *entry, *cur;
+	u32 cookie = 0;
 #ifdef CONFIG_DEBUG_VM
 	u32 csum = __pinpage_folio_isolated(src) ? folio_csum(src) : 0;
 #endif
@@ -1193,13 +1298,15 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 		node = entry_node(slot_load(&xas));
 		nr = node->nr;
 		owner = i < nr && node->rec[i].count ? node->rec[i].owner : NULL;
+		if (owner)
+			cookie = node->rec[i].cookie;
 		xas_unlock_irq(&xas);
 		if (i >= nr)
 			break;
 		if (!owner)
 			continue;
 		rcu_read_lock();
-		owner->ops->migrate(owner, src, dst);
+		owner->ops->migrate(owner, src, dst, cookie);
 		rcu_read_unlock();
 	}
 	count_vm_event(PINPAGE_MIGRATED);

@@ -76,6 +76,7 @@ struct pp_ctx;
  * @src: @src of the last ->migrate().
  * @dst: @dst of the last ->migrate().
  * @putback_folio: the folio of the last ->putback().
+ * @cookie: the cookie of the last callback.
  * @nr_isolate: ->isolate() calls.
  * @nr_isolated: ->isolate() calls that returned 0.
  * @nr_migrate: ->migrate() calls.
@@ -98,6 +99,7 @@ struct pp_owner {
 	struct folio *cur;
 	enum migrate_mode mode;
 	struct folio *src, *dst, *putback_folio;
+	u32 cookie;
 	int nr_isolate, nr_isolated, nr_migrate, nr_putback;
 	int nr_bad;
 };
@@ -178,7 +180,7 @@ static struct pp_owner *to_pp_owner(struct pinpage_owner *owner)
 }
 
 static int pp_isolate_cb(struct pinpage_owner *owner, struct folio *folio,
-			 enum migrate_mode mode)
+			 u32 cookie, enum migrate_mode mode)
 {
 	struct pp_owner *o = to_pp_owner(owner);
 	struct kunit *test = o->ctx->test;
@@ -187,6 +189,7 @@ static int pp_isolate_cb(struct pinpage_owner *owner, struct folio *folio,
 	KUNIT_EXPECT_FALSE(test, o->isolated);
 	o->nr_isolate++;
 	o->mode = mode;
+	o->cookie = cookie;
 	if (o->hook)
 		o->hook(o, folio);
 	if (o->refuse)
@@ -199,11 +202,12 @@ static int pp_isolate_cb(struct pinpage_owner *owner, struct folio *folio,
 }
 
 static void pp_migrate_cb(struct pinpage_owner *owner, struct folio *src,
-			  struct folio *dst)
+			  struct folio *dst, u32 cookie)
 {
 	struct pp_owner *o = to_pp_owner(owner);
 
-	if (!o->isolated || !folio_test_locked(src) || !folio_test_locked(dst))
+	if (!o->isolated || !folio_test_locked(src) || !folio_test_locked(dst) ||
+	    cookie != o->cookie)
 		o->nr_bad++;
 	o->nr_migrate++;
 	o->src = src;
@@ -213,13 +217,15 @@ static void pp_migrate_cb(struct pinpage_owner *owner, struct folio *src,
 		WRITE_ONCE(o->cur, dst);
 }
 
-static void pp_putback_cb(struct pinpage_owner *owner, struct folio *folio)
+static void pp_putback_cb(struct pinpage_owner *owner, struct folio *folio,
+			  u32 cookie)
 {
 	struct pp_owner *o = to_pp_owner(owner);
 	struct kunit *test = o->ctx->test;
 
 	KUNIT_EXPECT_TRUE(test, folio_test_locked(folio));
 	KUNIT_EXPECT_TRUE(test, o->isolated);
+	KUNIT_EXPECT_EQ(test, cookie, o->cookie);
 	o->nr_putback++;
 	o->putback_folio = folio;
 	if (!o->isolated)
@@ -394,19 +400,32 @@ static void pp_release(struct pp_ctx *ctx, struct folio *folio,
 	pp_sim_unpin(folio, pins);
 }
 
-/* Record @pins pins of @o, already taken, on @folio. */
-static int pp_add(struct pp_ctx *ctx, struct pp_owner *o, struct folio *folio,
-		  unsigned int pins)
+/* Record @pins pins of @o, already taken, on @folio, with @cookie. */
+static int pp_add_cookie(struct pp_ctx *ctx, struct pp_owner *o,
+			 struct folio *folio, unsigned int pins, u32 cookie)
 {
 	int f = pp_idx(ctx, folio);
 	int ret;
 
 	if (f < 0)
 		return -EINVAL;
-	ret = pinpage_add(&o->owner, folio, pins);
+	ret = pinpage_add(&o->owner, folio, pins, cookie);
 	if (!ret)
 		ctx->recs[pp_owner_idx(o)][f] += pins;
 	return ret;
+}
+
+/*
+ * Record @pins pins of @o, already taken, on @folio.  The cookie is the
+ * folio's index in the test: 0 (an owner pointer entry for a single pin) for
+ * the first folio, a value entry with the owner's id for the others.
+ */
+static int pp_add(struct pp_ctx *ctx, struct pp_owner *o, struct folio *folio,
+		  unsigned int pins)
+{
+	int f = pp_idx(ctx, folio);
+
+	return f < 0 ? -EINVAL : pp_add_cookie(ctx, o, folio, pins, f);
 }
 
 /* Forget @pins recorded pins of @o on @folio; the pins stay taken. */
@@ -791,6 +810,53 @@ static void pinpage_test_same_owner_twice(struct kunit *test)
 	pp_expect_pins(test, folio, 0);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, folio));
 	pp_expect_balanced(test, a);
+}
+
+/*
+ * Every callback gets the cookie the owner recorded: in the compact entry of
+ * one pin (a value entry holding the owner's id), in a node, and
+ * %PINPAGE_COOKIE_MULTI once the owner recorded the folio under two cookies,
+ * which stays when the node shrinks back to a single pin.
+ */
+static void pinpage_test_cookies(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct folio *src = pp_folio(ctx, 0), *dst = pp_folio(ctx, 0);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_owner *b = pp_owner_new(ctx, &pp_ops);
+
+	KUNIT_ASSERT_NE(test, a->owner.id, 0U);
+	pp_take(ctx, src, 1);
+	KUNIT_ASSERT_EQ(test, pp_add_cookie(ctx, a, src, 1, 41), 0);
+	KUNIT_ASSERT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_EQ(test, a->cookie, 41U);
+
+	/* A second pin under the same cookie: a node, same cookie. */
+	pp_take(ctx, dst, 1);
+	KUNIT_ASSERT_EQ(test, pp_add_cookie(ctx, a, dst, 1, 41), 0);
+	KUNIT_ASSERT_EQ(test, pp_migrate(ctx, dst, src, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_EQ(test, a->cookie, 41U);
+
+	/* Another owner with cookie 0, and a pin of @a under another cookie. */
+	pp_take(ctx, src, 2);
+	KUNIT_ASSERT_EQ(test, pp_add_cookie(ctx, b, src, 1, 0), 0);
+	KUNIT_ASSERT_EQ(test, pp_add_cookie(ctx, a, src, 1, 7), 0);
+	b->cookie = 99;
+	KUNIT_ASSERT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_ASYNC), 1);
+	KUNIT_EXPECT_EQ(test, a->cookie, PINPAGE_COOKIE_MULTI);
+	KUNIT_EXPECT_EQ(test, b->cookie, 0U);
+
+	/* Back to one pin of @a: a single entry again, still "multi". */
+	pp_unpin(ctx, b, dst, 1);
+	pp_unpin(ctx, a, dst, 2);
+	a->cookie = 0;
+	KUNIT_ASSERT_EQ(test, pp_migrate(ctx, dst, src, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_EQ(test, a->cookie, PINPAGE_COOKIE_MULTI);
+	pp_unpin(ctx, a, src, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+	pp_expect_balanced(test, a);
+	pp_expect_balanced(test, b);
 }
 
 /* Outside a migration the migration hooks change nothing. */
@@ -1541,7 +1607,7 @@ static void pinpage_test_free_with_records(struct kunit *test)
 
 	/* An owner that unpins without dropping its record (its bug). */
 	pp_sim_pin(folio, 1);
-	KUNIT_ASSERT_EQ(test, pinpage_add(&a->owner, folio, 1), 0);
+	KUNIT_ASSERT_EQ(test, pinpage_add(&a->owner, folio, 1, 0), 0);
 	pp_sim_unpin(folio, 1);
 	all_vm_events(before);
 	folio_put(folio);
@@ -1651,8 +1717,8 @@ static int pp_owner_thread(void *data)
 		mutex_lock(lock);
 		folio = READ_ONCE(t->a->cur);
 		pp_sim_pin(folio, 2);
-		if (!pinpage_add(&t->a->owner, folio, 1)) {
-			if (!pinpage_add(&t->b->owner, folio, 1))
+		if (!pinpage_add(&t->a->owner, folio, 1, 0)) {
+			if (!pinpage_add(&t->b->owner, folio, 1, 0))
 				pinpage_drop(&t->b->owner, folio, 1);
 			else
 				t->nomem++;
@@ -1676,11 +1742,11 @@ static bool pp_churn_once(struct pinpage_owner *x, struct pinpage_owner *y,
 	bool ok = false;
 
 	pp_sim_pin(folio, 3);
-	if (pinpage_add(x, folio, 1))
+	if (pinpage_add(x, folio, 1, 0))
 		goto out;
-	if (pinpage_add(y, folio, 1))
+	if (pinpage_add(y, folio, 1, 0))
 		goto drop_x;
-	if (pinpage_add(x, folio, 1))
+	if (pinpage_add(x, folio, 1, 0))
 		goto drop_y;
 	pinpage_drop(x, folio, 1);
 	ok = true;
@@ -1877,6 +1943,7 @@ static void pinpage_test_migration_race(struct kunit *test)
 static struct kunit_case pinpage_test_cases[] = {
 	KUNIT_CASE(pinpage_test_add_drop),
 	KUNIT_CASE(pinpage_test_same_owner_twice),
+	KUNIT_CASE(pinpage_test_cookies),
 	KUNIT_CASE(pinpage_test_hooks_idle),
 	KUNIT_CASE_PARAM(pinpage_test_several_owners, pp_order_gen_params),
 	KUNIT_CASE(pinpage_test_owner_refuses),

@@ -25,6 +25,12 @@ struct pinpage_owner;
 /* The owner's isolate callback completes in bounded time (see pinpage_ops.flags). */
 #define PINPAGE_BOUNDED_ISOLATE		BIT(0)
 
+/*
+ * The cookie a callback gets when the owner recorded pins on one folio under
+ * different cookies (see pinpage_add()): it has to find its references itself.
+ */
+#define PINPAGE_COOKIE_MULTI		U32_MAX
+
 /**
  * struct pinpage_ops - callbacks of a pin owner
  * @name: short name of the owner kind, shown in debugfs and tracepoints.
@@ -38,6 +44,11 @@ struct pinpage_owner;
  *	@putback it must not use the folio.  Called with @folio locked.  Return
  *	-EAGAIN for "busy, try again later", any other errno to refuse this
  *	migration; the VM then calls @putback on the owners already isolated.
+ *	Isolations of one owner nest: one migrate_pages() batch may isolate
+ *	many folios of the same owner before it moves any of them, and puts
+ *	each back after it moved (or failed to move) it.  An owner that counts
+ *	its isolations stops its users once per batch, at the first @isolate,
+ *	and resumes them at the last @putback.
  * @migrate: the folio's contents have been copied to @dst and the pins moved
  *	to it; the owner repoints every reference it holds from @src (or its
  *	pages) to @dst (the page at the same index).  Both folios are locked.
@@ -48,6 +59,11 @@ struct pinpage_owner;
  *	untouched old one after a failure.  Called exactly once for each
  *	successful @isolate, with @folio locked, even if the owner dropped its
  *	pins on the folio meanwhile.  May not fail.
+ *
+ * Every callback gets the cookie the owner recorded its pins on the folio
+ * with (pinpage_add(), pinpage_add_pages()), so that it can go from the folio
+ * to its own reference without a search, or %PINPAGE_COOKIE_MULTI when it
+ * recorded pins on the folio under different cookies.
  *
  * Context of the callbacks (one rule, see Documentation/mm/pinpage.rst): they
  * run inside migration, which may be direct compaction in any task that
@@ -65,18 +81,21 @@ struct pinpage_ops {
 	const char *name;
 	unsigned int flags;
 	int (*isolate)(struct pinpage_owner *owner, struct folio *folio,
-		       enum migrate_mode mode);
+		       u32 cookie, enum migrate_mode mode);
 	void (*migrate)(struct pinpage_owner *owner, struct folio *src,
-			struct folio *dst);
-	void (*putback)(struct pinpage_owner *owner, struct folio *folio);
+			struct folio *dst, u32 cookie);
+	void (*putback)(struct pinpage_owner *owner, struct folio *folio,
+			u32 cookie);
 };
 
 /**
  * struct pinpage_owner - a holder of long-term pins, embedded in its object
  * @ops: the owner's callbacks.
  * @nr_pins: pins recorded for this owner, over all folios.
- * @busy: migrations currently calling into this owner; pinpage_owner_destroy()
- *	waits for it to drop to zero.
+ * @busy: migrations currently calling into this owner; pinpage_owner_quiesce()
+ *	and pinpage_owner_destroy() wait for it to drop to zero.
+ * @id: a number that stands for the owner in a compact record (one pin with
+ *	a cookie), or 0 when none could be allocated.
  * @list: entry on the list of live owners (debugfs), under pinpage_owners_lock.
  *
  * Initialise with pinpage_owner_init() before the first pin and tear down with
@@ -88,6 +107,7 @@ struct pinpage_owner {
 	const struct pinpage_ops *ops;
 	atomic_long_t nr_pins;
 	atomic_t busy;
+	u32 id;
 	struct list_head list;
 } __aligned(8);
 
@@ -95,18 +115,19 @@ struct pinpage_owner {
 
 void pinpage_owner_init(struct pinpage_owner *owner,
 			const struct pinpage_ops *ops);
+void pinpage_owner_quiesce(struct pinpage_owner *owner);
 void pinpage_owner_destroy(struct pinpage_owner *owner);
 int pinpage_add(struct pinpage_owner *owner, struct folio *folio,
-		unsigned int count);
+		unsigned int count, u32 cookie);
 void pinpage_drop(struct pinpage_owner *owner, struct folio *folio,
 		  unsigned int count);
 int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
-		      unsigned long nr);
+		      unsigned long nr, u32 cookie);
 void pinpage_drop_pages(struct pinpage_owner *owner, struct page **pages,
 			unsigned long nr);
 long pinpage_pin_user_pages(struct pinpage_owner *owner, unsigned long start,
 			    unsigned long nr_pages, unsigned int gup_flags,
-			    struct page **pages);
+			    struct page **pages, u32 cookie);
 void pinpage_unpin_user_pages(struct pinpage_owner *owner,
 			      struct page **pages, unsigned long nr_pages,
 			      bool make_dirty);
@@ -135,12 +156,17 @@ static inline void pinpage_owner_init(struct pinpage_owner *owner,
 	owner->ops = ops;
 }
 
+static inline void pinpage_owner_quiesce(struct pinpage_owner *owner)
+{
+}
+
 static inline void pinpage_owner_destroy(struct pinpage_owner *owner)
 {
 }
 
 static inline int pinpage_add(struct pinpage_owner *owner,
-			      struct folio *folio, unsigned int count)
+			      struct folio *folio, unsigned int count,
+			      u32 cookie)
 {
 	return 0;
 }
@@ -151,7 +177,8 @@ static inline void pinpage_drop(struct pinpage_owner *owner,
 }
 
 static inline int pinpage_add_pages(struct pinpage_owner *owner,
-				    struct page **pages, unsigned long nr)
+				    struct page **pages, unsigned long nr,
+				    u32 cookie)
 {
 	return 0;
 }
@@ -165,7 +192,7 @@ static inline long pinpage_pin_user_pages(struct pinpage_owner *owner,
 					  unsigned long start,
 					  unsigned long nr_pages,
 					  unsigned int gup_flags,
-					  struct page **pages)
+					  struct page **pages, u32 cookie)
 {
 	return pin_user_pages_fast(start, nr_pages, gup_flags | FOLL_LONGTERM,
 				   pages);

@@ -1,0 +1,2145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinpage_iouring: io_uring registered buffers as pinpage owners.
+ *
+ * Every io_mapped_ubuf (IORING_REGISTER_BUFFERS, BUFFERS2, BUFFERS_UPDATE,
+ * CLONE_BUFFERS) is an owner of kind "io_uring_buf" in
+ * /sys/kernel/debug/pinpage/owners, so the VM may move its pages: the owner
+ * waits for (or, in MIGRATE_ASYNC, refuses while) requests doing I/O on the
+ * buffer, and repoints the buffer's bio_vecs to the new pages.  The buffers
+ * are not bounded owners.  The cases check real effects: PFNs from
+ * /proc/self/pagemap, /proc/vmstat counters, the owners file and the bytes
+ * that went through io_uring.
+ *
+ *  - rw.fixed_rw_move_pages: WRITE_FIXED/READ_FIXED loop (tmpfs, O_DIRECT on
+ *    zram, small pages and THPs) while another thread moves the buffers
+ *    between two nodes with move_pages(2).
+ *  - iou.fixed_rw_compaction: the same loop while compaction runs, the
+ *    buffers placed low in their zone so that compaction must move them.
+ *  - iou.nested_rings: one set of pages registered in two rings and cloned
+ *    into a third; owners shared and separate; unregistering one ring.
+ *  - iou.with_gup_owner, iou.unowned_pin_stays: a gup_test owned pin next
+ *    to io_uring's (both repointed), an unowned pin (nothing moves).
+ *  - iou.long_inflight: a buffer under a slow read (null_blk completing
+ *    after completion_nsec) does not move, an idle one of the same ring does.
+ *  - iou.parked_pipe_read: a read parked on an empty pipe does not hold its
+ *    buffer; it lands on the new page.
+ *  - iou.send_zc_holds: SEND_ZC holds its buffer until the notification.
+ *  - iou.bad_input: registrations that must fail, and some that must not;
+ *    nothing stays pinned or owned.
+ *  - iou.teardown_races: register/update/unregister/close against
+ *    move_pages(2) and fork().
+ *  - iou.switch_off: vm.pinpage_migrate=0 keeps registered buffers in place.
+ *
+ * Needs root and CONFIG_PINPAGE (skips without them); anything else missing
+ * (a second node, debugfs, gup_test, zram, null_blk, loopback TCP) fails.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <linux/magic.h>
+#include <linux/mempolicy.h>
+#include <linux/types.h>
+
+#include "../../../../mm/gup_test.h"
+#include "../kselftest_harness.h"
+
+#if __has_include("local_config.h")
+#include "local_config.h"
+#else
+#define LOCAL_CONFIG_HAVE_LIBURING 1	/* built by hand, with -luring */
+#endif
+
+#ifdef LOCAL_CONFIG_HAVE_LIBURING
+/* The kernel's UAPI first: liburing 2.3's copy predates CLONE_BUFFERS. */
+#include <linux/io_uring.h>
+#include <liburing.h>
+
+#define PINPAGE_SYSCTL	"/proc/sys/vm/pinpage_migrate"
+#define OWNERS_PATH	"/sys/kernel/debug/pinpage/owners"
+#define OWNER_KIND	"io_uring_buf"
+#define GUP_TEST_PATH	"/sys/kernel/debug/gup_test"
+#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
+#define THP_PMD_SIZE	"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"
+#define NULLB_PARAMS	"/sys/module/null_blk/parameters"
+#define ZRAM_CONTROL	"/sys/class/zram-control"
+#define NODE_SYSFS	"/sys/devices/system/node"
+#define COMPACT_ALL	"/proc/sys/vm/compact_memory"
+
+#define NR_BUFS		64		/* buffers per set in the I/O loops */
+#define MAX_BUFS	(2 * NR_BUFS)
+#define MAX_MAPS	16
+#define MAX_FDS		16
+#define MAX_ZONES	64
+#define MAXNODE		1024
+#define PM_PRESENT	(1ULL << 63)
+#define PM_PFN(e)	((e) & ((1ULL << 55) - 1))
+#define KPF_THP		22
+#define MP_UNSET	(-1000)		/* move_pages() left the status alone */
+#define NSEC		1000000000ULL
+#define LOOP_MIN_NS	(3 * NSEC)	/* I/O loops: at least, ... */
+#define LOOP_MAX_NS	(8 * NSEC)	/* ... and at most (move_pages) */
+#define COMPACT_PASSES	5
+#define STEER_SAMPLE	(128UL << 20)	/* fault this much from DMA32/Normal first */
+#define STEER_MAX	(1UL << 30)
+#define RACE_NS		(3 * NSEC)
+
+static size_t psize;
+
+struct ctx {
+	int pagemap_fd;
+	int kpageflags_fd;
+	int gup_fd;
+	int home, other;		/* two nodes with memory */
+	char saved_migrate[16];
+	bool restore_migrate;
+	char saved_thp[32];		/* THP "enabled" to restore, or "" */
+	int zram_id;			/* zram device to remove, or -1 */
+	bool lo_was_down;
+	bool owned_pin, unowned_pin;	/* gup_test pins to drop */
+	int owners0;			/* io_uring_buf owners before the test */
+	long long pins0;		/* pins held before the test */
+	struct io_uring ring[3];
+	bool ring_up[3];
+	int fds[MAX_FDS];
+	int nr_fds;
+	struct { void *addr; size_t len; } maps[MAX_MAPS];
+	int nr_maps;
+};
+
+/* One fixed-buffer I/O: @len bytes at @addr (registered index @idx) and file offset @off. */
+struct seg {
+	char *addr;
+	unsigned int len;
+	int idx;
+	off_t off;
+};
+
+struct zone_rec {
+	int node;
+	char name[16];
+	unsigned long start, spanned;
+};
+
+/* --- small helpers --- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
+static int read_str(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return n;
+}
+
+static int write_str(const char *path, const char *val)
+{
+	ssize_t n, len = strlen(val);
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, len);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n < 0 ? n : (n == len ? 0 : -EIO);
+}
+
+static long long read_ll(const char *path)
+{
+	char buf[64];
+
+	return read_str(path, buf, sizeof(buf)) > 0 ? strtoll(buf, NULL, 0) : -1;
+}
+
+/* A /proc/vmstat counter, or -1. */
+static long long vmstat(const char *key)
+{
+	long long val, ret = -1;
+	char name[64];
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (ret < 0 && fscanf(f, "%63s %lld", name, &val) == 2)
+		if (!strcmp(name, key))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+/* Pins held system-wide, with the per-cpu differences folded in. */
+static long long pins_held(void)
+{
+	write_str("/proc/sys/vm/stat_refresh", "1");
+	return vmstat("nr_foll_pin_acquired") - vmstat("nr_foll_pin_released");
+}
+
+static long long wait_pins(long long want, int secs)
+{
+	uint64_t end = now_ns() + secs * NSEC;
+	long long held;
+
+	while ((held = pins_held()) != want && now_ns() < end)
+		usleep(50000);
+	return held;
+}
+
+struct owners {
+	int nr;			/* io_uring_buf owners */
+	long pins;		/* their pins */
+	int bounded;		/* of them declaring bounded isolation */
+};
+
+/* Lines "<ptr> <kind> <bounded> <pins>" of kind io_uring_buf: 0 or -errno. */
+static int owners_read(struct owners *o)
+{
+	char line[256], ptr[64], kind[64];
+	int bounded;
+	long pins;
+	FILE *f = fopen(OWNERS_PATH, "r");
+
+	memset(o, 0, sizeof(*o));
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' ||
+		    sscanf(line, "%63s %63s %d %ld", ptr, kind, &bounded, &pins) != 4 ||
+		    strcmp(kind, OWNER_KIND))
+			continue;
+		o->nr++;
+		o->pins += pins;
+		o->bounded += bounded != 0;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int owners_nr(void)
+{
+	struct owners o;
+
+	return owners_read(&o) ? -1 : o.nr;
+}
+
+/* Ring teardown is asynchronous: wait until @want owners are left. */
+static int wait_owners(int want, int secs)
+{
+	uint64_t end = now_ns() + secs * NSEC;
+	int nr;
+
+	while ((nr = owners_nr()) != want && now_ns() < end)
+		usleep(20000);
+	return nr;
+}
+
+/* Contents: a stream of 64-bit words derived from @seed and the offset. */
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static void fill(void *buf, size_t len, uint64_t seed)
+{
+	size_t i;
+	uint64_t w;
+
+	for (i = 0; i < len; i += 8) {
+		w = mix(seed * 0x100000001b3ULL + i / 8);
+		memcpy((char *)buf + i, &w, len - i < 8 ? len - i : 8);
+	}
+}
+
+/* Offset of the first byte that is not what fill() wrote, or -1. */
+static long check(const void *buf, size_t len, uint64_t seed)
+{
+	size_t i;
+	uint64_t w;
+
+	for (i = 0; i < len; i += 8) {
+		w = mix(seed * 0x100000001b3ULL + i / 8);
+		if (memcmp((const char *)buf + i, &w, len - i < 8 ? len - i : 8))
+			return i;
+	}
+	return -1;
+}
+
+static uint64_t seed_of(uint64_t round, int k)
+{
+	return round * 1000003 + k + 1;
+}
+
+/* --- memory: mappings, nodes, PFNs --- */
+
+static char *map_anon(struct ctx *c, size_t len, bool thp)
+{
+	size_t pmd = thp ? len : 0;
+	char *p, *a;
+
+	p = mmap(NULL, len + pmd, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || c->nr_maps == MAX_MAPS)
+		return NULL;
+	a = p;
+	if (thp) {
+		a = (char *)(((uintptr_t)p + pmd - 1) & ~(uintptr_t)(pmd - 1));
+		if (a != p)
+			munmap(p, a - p);
+		munmap(a + len, p + len + pmd - (a + len));
+	}
+	c->maps[c->nr_maps].addr = a;
+	c->maps[c->nr_maps++].len = len;
+	madvise(a, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	return a;
+}
+
+static int add_fd(struct ctx *c, int fd)
+{
+	if (fd >= 0 && c->nr_fds < MAX_FDS)
+		c->fds[c->nr_fds++] = fd;
+	return fd;
+}
+
+static int bind_node(int node)
+{
+	unsigned long mask[MAXNODE / 64] = { 0 };
+
+	if (node < 0)
+		return syscall(__NR_set_mempolicy, MPOL_DEFAULT, NULL, 0) ? -errno : 0;
+	mask[node / 64] = 1UL << (node % 64);
+	return syscall(__NR_set_mempolicy, MPOL_BIND, mask, MAXNODE + 1) ? -errno : 0;
+}
+
+static long sys_move_pages(unsigned long n, void **pages, const int *nodes, int *status)
+{
+	return syscall(__NR_move_pages, 0, n, pages, nodes, status, nodes ? MPOL_MF_MOVE : 0);
+}
+
+/*
+ * Move the page at @p to @node.  The node it is on afterwards, a negative
+ * errno (its status, or move_pages() failing), or MP_UNSET when the
+ * migration failed: move_pages() then returns a positive count and leaves
+ * the status alone.
+ */
+static int move_one(void *p, int node)
+{
+	int status = MP_UNSET;
+
+	if (sys_move_pages(1, &p, &node, &status) < 0)
+		return -errno;
+	return status;
+}
+
+/* Move @n pages from @base to @node in one call; its return value. */
+static long move_range(char *base, unsigned long n, int node, int *status)
+{
+	void **pages = calloc(n, sizeof(*pages));
+	int *nodes = calloc(n, sizeof(*nodes));
+	unsigned long i;
+	long ret = -ENOMEM;
+
+	for (i = 0; pages && nodes && i < n; i++) {
+		pages[i] = base + i * psize;
+		nodes[i] = node;
+		status[i] = MP_UNSET;
+	}
+	if (pages && nodes)
+		ret = sys_move_pages(n, pages, nodes, status) < 0 ? -errno : 0;
+	free(pages);
+	free(nodes);
+	return ret;
+}
+
+/* The node of each of @n pages at @base (move_pages() without nodes). */
+static int nodes_of(char *base, unsigned long n, int *status)
+{
+	void **pages = calloc(n, sizeof(*pages));
+	unsigned long i;
+	long ret = -ENOMEM;
+
+	for (i = 0; pages && i < n; i++)
+		pages[i] = base + i * psize;
+	if (pages)
+		ret = sys_move_pages(n, pages, NULL, status) ? -errno : 0;
+	free(pages);
+	return ret;
+}
+
+/* PFNs of the @n pages at @addr; -ENOENT if one is not present. */
+static int pfns_of(struct ctx *c, const char *addr, unsigned long n, uint64_t *pfns)
+{
+	ssize_t len = n * sizeof(*pfns);
+	unsigned long i;
+
+	if (pread(c->pagemap_fd, pfns, len, (uintptr_t)addr / psize * sizeof(*pfns)) != len)
+		return -EIO;
+	for (i = 0; i < n; i++) {
+		if (!(pfns[i] & PM_PRESENT))
+			return -ENOENT;
+		pfns[i] = PM_PFN(pfns[i]);
+	}
+	return 0;
+}
+
+static uint64_t pfn_at(struct ctx *c, const char *addr)
+{
+	uint64_t pfn;
+
+	return pfns_of(c, addr, 1, &pfn) ? 0 : pfn;
+}
+
+/*
+ * Fault @len bytes at @addr on @node (memory policy bound while touching)
+ * and check that they are there: -1, or the index of a page elsewhere.
+ */
+static long fault_on(char *addr, size_t len, int node)
+{
+	unsigned long n = len / psize, i;
+	int *st = calloc(n, sizeof(*st));
+	long bad = 0;
+
+	if (!st || bind_node(node))
+		goto out;
+	memset(addr, 0, len);
+	bind_node(-1);
+	if (nodes_of(addr, n, st))
+		goto out;
+	for (i = 0, bad = -1; i < n && bad < 0; i++)
+		if (st[i] != node)
+			bad = i;
+out:
+	free(st);
+	return bad;
+}
+
+static size_t pmd_size(void)
+{
+	long long v = read_ll(THP_PMD_SIZE);
+
+	return v > 0 ? v : 0;
+}
+
+/* Is [@addr, +@len) one PMD-mapped THP (contiguous, aligned, KPF_THP)? */
+static bool is_thp(struct ctx *c, char *addr, size_t len)
+{
+	unsigned long n = len / psize, i;
+	uint64_t *pfns = calloc(n, sizeof(*pfns)), *flags = calloc(n, sizeof(*flags));
+	bool ok = pfns && flags && !pfns_of(c, addr, n, pfns) && !(pfns[0] % n) &&
+		  pread(c->kpageflags_fd, flags, n * sizeof(*flags), pfns[0] * sizeof(*flags)) ==
+		  (ssize_t)(n * sizeof(*flags));
+
+	for (i = 0; ok && i < n; i++)
+		ok = pfns[i] == pfns[0] + i && (flags[i] & (1ULL << KPF_THP));
+	free(pfns);
+	free(flags);
+	return ok;
+}
+
+/* Let MADV_HUGEPAGE regions have THPs; teardown restores the setting. */
+static int thp_enable(struct ctx *c)
+{
+	char buf[128];
+	int ret;
+
+	ret = read_str(THP_ENABLED, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	if (!strstr(buf, "[never]"))
+		return 0;
+	ret = write_str(THP_ENABLED, "madvise");
+	if (!ret)
+		snprintf(c->saved_thp, sizeof(c->saved_thp), "never");
+	return ret;
+}
+
+/* --- files and devices --- */
+
+/* An unlinked file of @size bytes on tmpfs (/tmp or /dev/shm), or -errno. */
+static int tmpfs_file(struct ctx *c, off_t size)
+{
+	static const char * const dirs[] = { "/tmp", "/dev/shm" };
+	struct statfs sfs;
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		fd = open(dirs[i], O_TMPFILE | O_RDWR, 0600);
+		if (fd < 0)
+			continue;
+		if (!fstatfs(fd, &sfs) && sfs.f_type == TMPFS_MAGIC && !ftruncate(fd, size))
+			return add_fd(c, fd);
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+/* A new zram device of 64 MiB (zram0 may be someone's swap), opened O_DIRECT. */
+static int zram_create(struct ctx *c)
+{
+	char path[64], buf[16];
+	int ret, fd, i;
+
+	ret = read_str(ZRAM_CONTROL "/hot_add", buf, sizeof(buf));
+	if (ret <= 0)
+		return ret ? ret : -EIO;
+	c->zram_id = atoi(buf);
+	snprintf(path, sizeof(path), "/sys/block/zram%d/disksize", c->zram_id);
+	ret = write_str(path, "64M");
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "/dev/zram%d", c->zram_id);
+	for (i = 0; i < 100 && access(path, F_OK); i++)
+		usleep(20000);		/* devtmpfs creates the node */
+	fd = open(path, O_RDWR | O_DIRECT);
+	return fd < 0 ? -errno : add_fd(c, fd);
+}
+
+static int zram_remove(struct ctx *c)
+{
+	char id[16];
+	int ret, i;
+
+	snprintf(id, sizeof(id), "%d", c->zram_id);
+	for (i = 0; i < 50; i++) {
+		ret = write_str(ZRAM_CONTROL "/hot_remove", id);
+		if (ret != -EBUSY)
+			break;
+		usleep(100000);		/* a closing ring may still hold the file */
+	}
+	return ret;
+}
+
+/* Bring lo up (or, @up false, down again): 0 or -errno. */
+static int lo_set(struct ctx *c, bool up)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int s, ret = 0;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr)) {
+		ret = -errno;
+	} else if (!!(ifr.ifr_flags & IFF_UP) != up) {
+		ifr.ifr_flags ^= IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr))
+			ret = -errno;
+		else if (up)
+			c->lo_was_down = true;
+	}
+	close(s);
+	return ret;
+}
+
+/* --- zones, compaction and placing buffers low in a zone --- */
+
+static int read_zones(struct zone_rec *z, int max)
+{
+	struct zone_rec cur = { .node = -1 };
+	char line[256], name[16];
+	unsigned long v;
+	int n = 0, node;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f) && n < max) {
+		if (sscanf(line, "Node %d, zone %15s", &node, name) == 2) {
+			cur = (struct zone_rec){ .node = node };
+			snprintf(cur.name, sizeof(cur.name), "%s", name);
+		} else if (sscanf(line, " spanned %lu", &v) == 1) {
+			cur.spanned = v;
+		} else if (sscanf(line, " start_pfn: %lu", &v) == 1) {
+			cur.start = v;
+			if (cur.node >= 0 && cur.spanned)
+				z[n++] = cur;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* The DMA32/Normal zone holding @pfn (compaction's zones here), or -1. */
+static int zone_at(const struct zone_rec *z, int n, uint64_t pfn)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (pfn >= z[i].start && pfn < z[i].start + z[i].spanned)
+			return strcmp(z[i].name, "DMA32") && strcmp(z[i].name, "Normal") ? -1 : i;
+	return -1;
+}
+
+/* One compaction pass: of @node on even passes (if it can), of all nodes else. */
+static int compact(int node, int pass)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/compact", node);
+	if (pass & 1 || access(path, W_OK))
+		snprintf(path, sizeof(path), COMPACT_ALL);
+	return write_str(path, "1");
+}
+
+static void dontneed(char *chunk, unsigned long from, unsigned long to)
+{
+	if (to > from)
+		madvise(chunk + from * psize, (to - from) * psize, MADV_DONTNEED);
+}
+
+/*
+ * Compaction moves pages from the bottom of a zone to free pages at its top,
+ * and takes no target from a wholly free pageblock.  So fault @npages-page
+ * chunks until STEER_SAMPLE came from DMA32/Normal, keep the lowest chunk
+ * that lies in the lower half of one zone, and of the other chunks keep one
+ * page per pageblock above it (free room the free scanner will use).
+ * Small pages; teardown unmaps it all.
+ */
+static char *steer_low(struct __test_metadata *_metadata, struct ctx *c, unsigned long npages,
+		       struct zone_rec *zone)
+{
+	size_t chunk = npages * psize, limit;
+	unsigned long nr_chunks, i, j, from, hits = 0, pb, nr_pb, idx;
+	uint64_t *pfns = calloc(npages, sizeof(*pfns)), lo, hi, best_hi = UINT64_MAX;
+	struct zone_rec zones[MAX_ZONES];
+	int nz, z, best_z = -1;
+	char *map, *ch, *best = NULL;
+	unsigned char *kept;
+	bool fits;
+
+	ASSERT_NE(NULL, pfns);
+	nz = read_zones(zones, MAX_ZONES);
+	ASSERT_LT(0, nz) TH_LOG("cannot read /proc/zoneinfo");
+	limit = sysconf(_SC_AVPHYS_PAGES) * psize / 2;
+	if (limit > STEER_MAX)
+		limit = STEER_MAX;
+	nr_chunks = limit / chunk;
+	map = map_anon(c, nr_chunks * chunk, false);
+	ASSERT_NE(NULL, map);
+	for (i = 0; i < nr_chunks && !(best && hits * psize >= STEER_SAMPLE); i++) {
+		ch = map + i * chunk;
+		for (j = 0; j < npages; j++)
+			ch[j * psize] = 1;
+		if (pfns_of(c, ch, npages, pfns))
+			continue;
+		z = zone_at(zones, nz, pfns[0]);
+		lo = UINT64_MAX;
+		hi = 0;
+		for (j = 0, fits = z >= 0; j < npages; j++) {
+			hits += zone_at(zones, nz, pfns[j]) >= 0;
+			fits = fits && zone_at(zones, nz, pfns[j]) == z &&
+			       pfns[j] < zones[z].start + zones[z].spanned / 2;
+			lo = pfns[j] < lo ? pfns[j] : lo;
+			hi = pfns[j] > hi ? pfns[j] : hi;
+		}
+		if (fits && hi < best_hi) {
+			best = ch;
+			best_hi = hi;
+			best_z = z;
+		}
+	}
+	ASSERT_NE(NULL, best)
+		TH_LOG("no %lu-page chunk landed in the lower half of a DMA32/Normal zone (%lu MiB faulted)",
+		       npages, i * chunk >> 20);
+	*zone = zones[best_z];
+	pb = pmd_size() ? pmd_size() / psize : 512;
+	nr_pb = zone->spanned / pb + 2;
+	kept = calloc(nr_pb, 1);
+	ASSERT_NE(NULL, kept);
+	for (nr_chunks = i, i = 0; i < nr_chunks; i++) {
+		ch = map + i * chunk;
+		if (ch == best)
+			continue;
+		if (pread(c->pagemap_fd, pfns, npages * sizeof(*pfns),
+			  (uintptr_t)ch / psize * sizeof(*pfns)) != (ssize_t)(npages * sizeof(*pfns)))
+			continue;
+		for (from = 0, j = 0; j < npages; j++) {
+			if (!(pfns[j] & PM_PRESENT) || PM_PFN(pfns[j]) <= best_hi ||
+			    zone_at(zones, nz, PM_PFN(pfns[j])) != best_z)
+				continue;
+			idx = (PM_PFN(pfns[j]) - zone->start) / pb;
+			if (idx >= nr_pb || kept[idx])
+				continue;
+			kept[idx] = 1;
+			dontneed(ch, from, j);
+			from = j + 1;
+		}
+		dontneed(ch, from, npages);
+	}
+	free(kept);
+	free(pfns);
+	TH_LOG("buffer of %lu pages in node %d %s below pfn %#llx (zone pfn %#lx + %lu), after %lu MiB faulted",
+	       npages, zone->node, zone->name, (unsigned long long)best_hi, zone->start,
+	       zone->spanned, nr_chunks * chunk >> 20);
+	return best;
+}
+
+/* --- io_uring --- */
+
+static void ring_init(struct __test_metadata *_metadata, struct ctx *c, int i, unsigned int n)
+{
+	int ret = io_uring_queue_init(n, &c->ring[i], 0);
+
+	ASSERT_EQ(0, ret) TH_LOG("io_uring_queue_init: %s (kernel.io_uring_disabled?)",
+				 strerror(-ret));
+	c->ring_up[i] = true;
+}
+
+static void ring_exit(struct ctx *c, int i)
+{
+	if (c->ring_up[i])
+		io_uring_queue_exit(&c->ring[i]);
+	c->ring_up[i] = false;
+}
+
+static int wait_cqe(struct io_uring *r, struct io_uring_cqe **cqe, unsigned int secs)
+{
+	struct __kernel_timespec ts = { .tv_sec = secs };
+
+	return io_uring_wait_cqe_timeout(r, cqe, &ts);
+}
+
+/*
+ * Submit @n fixed-buffer reads or writes and reap them: 0, or -1 with
+ * @err saying which went wrong (a CQE's res must be the length).
+ */
+static int io_batch(struct io_uring *r, bool write, int fd, const struct seg *s, int n,
+		    char *err, size_t errlen)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	int k, ret, bad = -1, res = 0;
+
+	for (k = 0; k < n; k++) {
+		sqe = io_uring_get_sqe(r);
+		if (!sqe) {
+			snprintf(err, errlen, "no SQE for request %d", k);
+			return -1;
+		}
+		if (write)
+			io_uring_prep_write_fixed(sqe, fd, s[k].addr, s[k].len, s[k].off, s[k].idx);
+		else
+			io_uring_prep_read_fixed(sqe, fd, s[k].addr, s[k].len, s[k].off, s[k].idx);
+		sqe->user_data = k;
+	}
+	ret = io_uring_submit(r);
+	if (ret != n) {
+		snprintf(err, errlen, "io_uring_submit: %d of %d", ret, n);
+		return -1;
+	}
+	for (k = 0; k < n; k++) {
+		ret = wait_cqe(r, &cqe, 30);
+		if (ret) {
+			snprintf(err, errlen, "waiting for CQE %d of %d: %s", k, n, strerror(-ret));
+			return -1;
+		}
+		if (cqe->user_data < (unsigned int)n &&
+		    cqe->res != (int)s[cqe->user_data].len && bad < 0) {
+			bad = cqe->user_data;
+			res = cqe->res;
+		}
+		io_uring_cqe_seen(r, cqe);
+	}
+	if (bad < 0)
+		return 0;
+	snprintf(err, errlen, "%s_FIXED of buffer %d (%u bytes at %p, file offset %lld): res %d%s%s",
+		 write ? "WRITE" : "READ", s[bad].idx, s[bad].len, s[bad].addr,
+		 (long long)s[bad].off, res, res < 0 ? " " : "", res < 0 ? strerror(-res) : "");
+	return -1;
+}
+
+/* @n one-page segments from @base, registered from index @idx0, file offset i pages. */
+static void page_segs(struct seg *s, char *base, int n, int idx0)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		s[i] = (struct seg){ base + i * psize, psize, idx0 + i, (off_t)i * psize };
+}
+
+static void page_iovs(struct iovec *iov, char *base, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		iov[i] = (struct iovec){ base + i * psize, psize };
+}
+
+/* Fill @n pages at @buf, WRITE_FIXED them, and check the file with pread(). */
+static void write_check(struct __test_metadata *_metadata, struct io_uring *r, int fd,
+			char *buf, int n, int idx0, uint64_t round)
+{
+	char err[256] = "", *tmp = malloc(psize);
+	struct seg s[MAX_BUFS];
+	long off;
+	int i;
+
+	ASSERT_NE(NULL, tmp);
+	page_segs(s, buf, n, idx0);
+	for (i = 0; i < n; i++)
+		fill(s[i].addr, psize, seed_of(round, i));
+	ASSERT_EQ(0, io_batch(r, true, fd, s, n, err, sizeof(err))) TH_LOG("%s", err);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ((ssize_t)psize, pread(fd, tmp, psize, s[i].off));
+		off = check(tmp, psize, seed_of(round, i));
+		ASSERT_EQ(-1, off) TH_LOG("WRITE_FIXED from buffer %d wrote wrong data (byte %ld)",
+					  s[i].idx, off);
+	}
+	free(tmp);
+}
+
+/* pwrite() a pattern, READ_FIXED it into @n pages at @buf, check the user mapping. */
+static void read_check(struct __test_metadata *_metadata, struct io_uring *r, int fd,
+		       char *buf, int n, int idx0, uint64_t round)
+{
+	char err[256] = "", *tmp = malloc(psize);
+	struct seg s[MAX_BUFS];
+	long off;
+	int i;
+
+	ASSERT_NE(NULL, tmp);
+	page_segs(s, buf, n, idx0);
+	for (i = 0; i < n; i++) {
+		fill(tmp, psize, seed_of(round, i));
+		ASSERT_EQ((ssize_t)psize, pwrite(fd, tmp, psize, s[i].off));
+	}
+	memset(buf, 0x5a, n * psize);
+	ASSERT_EQ(0, io_batch(r, false, fd, s, n, err, sizeof(err))) TH_LOG("%s", err);
+	for (i = 0; i < n; i++) {
+		off = check(s[i].addr, psize, seed_of(round, i));
+		ASSERT_EQ(-1, off) TH_LOG("READ_FIXED into buffer %d: user mapping differs at byte %ld",
+					  s[i].idx, off);
+	}
+	free(tmp);
+}
+
+/* --- the mover thread: move_pages(2) back and forth, or compaction --- */
+
+struct mover {
+	struct ctx *c;
+	bool compaction;
+	int node;			/* compaction: the node to compact */
+	void *pages[MAX_BUFS];		/* move_pages(): one address per folio */
+	int nr;
+	char *reg[2];			/* the buffer sets, for pagemap */
+	unsigned long reg_pages;	/* pages in each */
+	volatile int stop, done;
+	unsigned long rounds, calls, moved, unset, errors;
+	int last_error;
+	unsigned long nr_pfns, nr_changed;
+	uint64_t *pfn0, *pfn;
+	bool *changed;
+	char err[160];
+};
+
+/* Read the PFNs of the buffer sets and note those that differ from the start. */
+static int mover_scan(struct mover *m)
+{
+	unsigned long i, r;
+	int ret;
+
+	for (r = 0; r < 2; r++) {
+		ret = pfns_of(m->c, m->reg[r], m->reg_pages, m->pfn + r * m->reg_pages);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < m->nr_pfns; i++) {
+		if (!m->changed[i] && m->pfn[i] != m->pfn0[i]) {
+			m->changed[i] = true;
+			m->nr_changed++;
+		}
+	}
+	return 0;
+}
+
+static void *mover_fn(void *arg)
+{
+	struct mover *m = arg;
+	int where[MAX_BUFS], target, st, i, ret;
+
+	for (i = 0; i < m->nr; i++)
+		where[i] = m->c->home;
+	while (!m->stop && !m->err[0]) {
+		if (m->compaction) {
+			if (m->rounds == COMPACT_PASSES || m->nr_changed)
+				break;
+			ret = compact(m->node, m->rounds);
+			if (ret)
+				snprintf(m->err, sizeof(m->err), "compaction: %s", strerror(-ret));
+		} else {
+			target = m->rounds & 1 ? m->c->home : m->c->other;
+			for (i = 0; i < m->nr && !m->stop; i++, m->calls++) {
+				st = move_one(m->pages[i], target);
+				if (st == target) {
+					m->moved += where[i] != target;
+					where[i] = target;
+				} else if (st == MP_UNSET) {
+					m->unset++;
+				} else {
+					m->errors++;
+					m->last_error = st;
+				}
+			}
+		}
+		m->rounds++;
+		ret = mover_scan(m);
+		if (ret)
+			snprintf(m->err, sizeof(m->err), "pagemap: %s", strerror(-ret));
+	}
+	m->done = 1;
+	return NULL;
+}
+
+struct rw_job {
+	struct io_uring *ring;
+	int fd;
+	struct seg *w, *r;		/* written from, read into */
+	int n;
+	unsigned long iters;
+	char err[256];
+};
+
+/* One round of the loop: fill w, write it out, read it into r, compare. */
+static int rw_round(struct rw_job *j)
+{
+	long off;
+	int k;
+
+	for (k = 0; k < j->n; k++)
+		fill(j->w[k].addr, j->w[k].len, seed_of(j->iters, k));
+	if (io_batch(j->ring, true, j->fd, j->w, j->n, j->err, sizeof(j->err)))
+		return -1;
+	for (k = 0; k < j->n; k++)
+		memset(j->r[k].addr, 0xa5, j->r[k].len);
+	if (io_batch(j->ring, false, j->fd, j->r, j->n, j->err, sizeof(j->err)))
+		return -1;
+	for (k = 0; k < j->n; k++) {
+		off = check(j->r[k].addr, j->r[k].len, seed_of(j->iters, k));
+		if (off < 0)
+			off = check(j->w[k].addr, j->w[k].len, seed_of(j->iters, k));
+		if (off >= 0) {
+			snprintf(j->err, sizeof(j->err),
+				 "round %lu, segment %d (%u bytes at +%#lx): %s buffer differs at byte %ld",
+				 j->iters, k, j->w[k].len, (unsigned long)(j->w[k].addr - j->w[0].addr),
+				 check(j->r[k].addr, j->r[k].len, seed_of(j->iters, k)) >= 0 ?
+				 "read-back" : "written", off);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Run the I/O loop in this thread and @m in another until the mover has done
+ * its part (every page changed PFN and two rounds, or compaction moved one)
+ * or time is up.  Nothing asserts until the mover is joined.
+ */
+static uint64_t run_rw(struct __test_metadata *_metadata, struct rw_job *j, struct mover *m,
+		       uint64_t min_ns, uint64_t max_ns)
+{
+	uint64_t t0 = now_ns(), el = 0;
+	pthread_t t;
+	int ret;
+
+	ASSERT_EQ(0, mover_scan(m));
+	m->nr_changed = 0;
+	memcpy(m->pfn0, m->pfn, m->nr_pfns * sizeof(*m->pfn));
+	memset(m->changed, 0, m->nr_pfns * sizeof(*m->changed));
+	ret = pthread_create(&t, NULL, mover_fn, m);
+	ASSERT_EQ(0, ret);
+	while (!j->err[0] && !rw_round(j)) {
+		j->iters++;
+		el = now_ns() - t0;
+		if (el >= max_ns)
+			break;
+		if (el < min_ns)
+			continue;
+		if (m->done || (!m->compaction && m->rounds >= 2 && m->nr_changed == m->nr_pfns))
+			break;
+	}
+	m->stop = 1;
+	pthread_join(t, NULL);
+	return now_ns() - t0;
+}
+
+static void mover_alloc(struct __test_metadata *_metadata, struct mover *m, struct ctx *c,
+			char *w, char *r, size_t setsize)
+{
+	m->c = c;
+	m->reg[0] = w;
+	m->reg[1] = r;
+	m->reg_pages = setsize / psize;
+	m->nr_pfns = 2 * m->reg_pages;
+	m->pfn0 = calloc(m->nr_pfns, sizeof(*m->pfn0));
+	m->pfn = calloc(m->nr_pfns, sizeof(*m->pfn));
+	m->changed = calloc(m->nr_pfns, sizeof(*m->changed));
+	ASSERT_TRUE(m->pfn0 && m->pfn && m->changed);
+}
+
+static void mover_free(struct mover *m)
+{
+	free(m->pfn0);
+	free(m->pfn);
+	free(m->changed);
+}
+
+static long first_unchanged(const struct mover *m)
+{
+	unsigned long i;
+
+	for (i = 0; i < m->nr_pfns; i++)
+		if (!m->changed[i])
+			return i;
+	return -1;
+}
+
+/* --- fixture setup and teardown --- */
+
+static void ctx_setup(struct __test_metadata *_metadata, struct ctx *c)
+{
+	char list[256];
+	int a, b, n, ret;
+
+	c->pagemap_fd = c->kpageflags_fd = c->gup_fd = c->zram_id = -1;
+	if (geteuid())
+		SKIP(return, "needs root");
+	if (read_str(PINPAGE_SYSCTL, c->saved_migrate, sizeof(c->saved_migrate)) < 0)
+		SKIP(return, "no " PINPAGE_SYSCTL " (CONFIG_PINPAGE=n)");
+	psize = sysconf(_SC_PAGESIZE);
+	c->pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+	ASSERT_LE(0, c->pagemap_fd) TH_LOG("/proc/self/pagemap: %s", strerror(errno));
+	c->kpageflags_fd = open("/proc/kpageflags", O_RDONLY);
+	ASSERT_LE(0, c->kpageflags_fd) TH_LOG("/proc/kpageflags: %s", strerror(errno));
+	ASSERT_EQ(0, access(OWNERS_PATH, R_OK))
+		TH_LOG("cannot read " OWNERS_PATH ": %s (debugfs mounted?)", strerror(errno));
+	ret = read_str(NODE_SYSFS "/has_memory", list, sizeof(list));
+	n = ret > 0 ? sscanf(list, "%d%*[-,]%d", &a, &b) : 0;
+	ASSERT_EQ(2, n) TH_LOG("needs two NUMA nodes with memory; has_memory: \"%s\"",
+			       ret > 0 ? list : strerror(-ret));
+	c->home = a;
+	c->other = b;
+	/* Rings of the previous case may still be going away. */
+	c->owners0 = wait_owners(0, 10);
+	ASSERT_LE(0, c->owners0);
+	if (c->owners0)
+		TH_LOG("%d io_uring_buf owners left from before", c->owners0);
+	c->pins0 = pins_held();
+	/* Last: the only change to the system, undone by teardown. */
+	ASSERT_EQ(0, write_str(PINPAGE_SYSCTL, "1"));
+	c->restore_migrate = true;
+}
+
+static void ctx_teardown(struct __test_metadata *_metadata, struct ctx *c)
+{
+	int i, ret;
+
+	for (i = 0; i < 3; i++)
+		ring_exit(c, i);
+	if (c->unowned_pin && ioctl(c->gup_fd, PIN_LONGTERM_TEST_STOP))
+		TH_LOG("PIN_LONGTERM_TEST_STOP: %s", strerror(errno));
+	if (c->owned_pin) {
+		struct pin_owned_test args = { .owner = 0 };
+
+		if (ioctl(c->gup_fd, PIN_OWNED_TEST_STOP, &args))
+			TH_LOG("PIN_OWNED_TEST_STOP: %s", strerror(errno));
+	}
+	for (i = 0; i < c->nr_fds; i++)
+		close(c->fds[i]);
+	for (i = 0; i < c->nr_maps; i++)
+		munmap(c->maps[i].addr, c->maps[i].len);
+	if (c->zram_id >= 0) {
+		ret = zram_remove(c);
+		if (ret)
+			TH_LOG("removing zram%d: %s", c->zram_id, strerror(-ret));
+	}
+	if (c->saved_thp[0] && write_str(THP_ENABLED, c->saved_thp))
+		TH_LOG("restoring " THP_ENABLED " failed");
+	if (c->lo_was_down && lo_set(c, false))
+		TH_LOG("bringing lo down again failed");
+	if (c->restore_migrate && write_str(PINPAGE_SYSCTL, c->saved_migrate))
+		TH_LOG("restoring " PINPAGE_SYSCTL " failed");
+	if (c->gup_fd >= 0)
+		close(c->gup_fd);
+	close(c->kpageflags_fd);
+	close(c->pagemap_fd);
+}
+
+/* Close every ring; the owners and pins must go with them. */
+static void check_released(struct __test_metadata *_metadata, struct ctx *c)
+{
+	int i, nr;
+	long long held;
+
+	for (i = 0; i < 3; i++)
+		ring_exit(c, i);
+	nr = wait_owners(c->owners0, 15);
+	ASSERT_EQ(c->owners0, nr) TH_LOG("io_uring_buf owners left after closing the rings");
+	held = wait_pins(c->pins0, 15);
+	ASSERT_EQ(c->pins0, held) TH_LOG("pins left after closing the rings");
+}
+
+static void open_gup(struct __test_metadata *_metadata, struct ctx *c)
+{
+	c->gup_fd = open(GUP_TEST_PATH, O_RDWR);
+	ASSERT_LE(0, c->gup_fd) TH_LOG("cannot open " GUP_TEST_PATH ": %s (CONFIG_GUP_TEST?)",
+				       strerror(errno));
+}
+
+/* A buffer of @n small pages on the home node, filled. */
+static char *small_buf(struct __test_metadata *_metadata, struct ctx *c, unsigned long n)
+{
+	char *buf = map_anon(c, n * psize, false);
+	long bad;
+
+	ASSERT_NE(NULL, buf);
+	bad = fault_on(buf, n * psize, c->home);
+	ASSERT_EQ(-1, bad) TH_LOG("page %ld of the buffer not on node %d", bad, c->home);
+	return buf;
+}
+
+static void register_bufs(struct __test_metadata *_metadata, struct ctx *c, int ring,
+			  struct iovec *iov, int n)
+{
+	int before = owners_nr(), ret;
+
+	ret = io_uring_register_buffers(&c->ring[ring], iov, n);
+	ASSERT_EQ(0, ret) TH_LOG("io_uring_register_buffers(%d): %s", n, strerror(-ret));
+	ASSERT_EQ(before + n, owners_nr()) TH_LOG("%d buffers registered", n);
+}
+
+/* Move @n pages at @buf to @node in one call: all must get there and change PFN. */
+static void move_all(struct __test_metadata *_metadata, struct ctx *c, char *buf,
+		     unsigned long n, int node)
+{
+	uint64_t *before = calloc(n, sizeof(*before)), *after = calloc(n, sizeof(*after));
+	int *st = calloc(n, sizeof(*st));
+	unsigned long i;
+	long ret;
+
+	ASSERT_TRUE(before && after && st);
+	ASSERT_EQ(0, pfns_of(c, buf, n, before));
+	ret = move_range(buf, n, node, st);
+	ASSERT_EQ(0, ret) TH_LOG("move_pages() of %lu pages to node %d: %ld (%s)", n, node, ret,
+				 ret < 0 ? strerror(-ret) : "status[0] and on not written");
+	ASSERT_EQ(0, pfns_of(c, buf, n, after));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(node, st[i]) TH_LOG("page %lu", i);
+		ASSERT_NE(before[i], after[i]) TH_LOG("page %lu kept pfn %#llx", i,
+						      (unsigned long long)after[i]);
+	}
+	free(before);
+	free(after);
+	free(st);
+}
+
+FIXTURE(rw) {
+	struct ctx c;
+};
+
+FIXTURE_VARIANT(rw) {
+	bool direct;		/* O_DIRECT on zram, else buffered on tmpfs */
+	bool thp;		/* one 2 MiB THP per set, else 64 small pages */
+};
+
+FIXTURE_VARIANT_ADD(rw, tmpfs) {
+	.direct = false,
+	.thp = false,
+};
+
+FIXTURE_VARIANT_ADD(rw, zram_direct) {
+	.direct = true,
+	.thp = false,
+};
+
+FIXTURE_VARIANT_ADD(rw, thp_tmpfs) {
+	.direct = false,
+	.thp = true,
+};
+
+FIXTURE_VARIANT_ADD(rw, thp_zram_direct) {
+	.direct = true,
+	.thp = true,
+};
+
+FIXTURE_SETUP(rw)
+{
+	ctx_setup(_metadata, &self->c);
+}
+
+FIXTURE_TEARDOWN(rw)
+{
+	ctx_teardown(_metadata, &self->c);
+}
+
+FIXTURE(iou) {
+	struct ctx c;
+};
+
+FIXTURE_SETUP(iou)
+{
+	ctx_setup(_metadata, &self->c);
+}
+
+FIXTURE_TEARDOWN(iou)
+{
+	ctx_teardown(_metadata, &self->c);
+}
+
+/*
+ * Segments of a THP buffer crossing 4 KiB, 64 KiB and 1 MiB boundaries.  For
+ * O_DIRECT on zram, lengths are whole 4 KiB blocks and addresses 4 KiB
+ * aligned (a bio_vec segment must be a multiple of the logical block).
+ */
+static const struct { unsigned int off, len; } thp_segs[2][6] = {
+	{ { 0, 4096 }, { 4096 - 100, 300 }, { 65536 - 1000, 5000 },
+	  { 3 * 65536 + 7, 70000 }, { (1 << 20) - 33, 66 }, { (2 << 20) - 12345, 12345 } },
+	{ { 0, 4096 }, { 4096, 8192 }, { 65536 - 4096, 8192 },
+	  { 3 * 65536, 65536 + 4096 }, { (1 << 20) - 4096, 8192 }, { (2 << 20) - 16384, 16384 } },
+};
+
+/*
+ * WRITE_FIXED/READ_FIXED through 128 registered buffers (or two THPs) while
+ * a thread moves them between two nodes: the data is always exact, every
+ * CQE has the full length, and every buffer page changes PFN at least once.
+ */
+TEST_F_TIMEOUT(rw, fixed_rw_move_pages, 120)
+{
+	struct ctx *c = &self->c;
+	size_t setsize = variant->thp ? pmd_size() : NR_BUFS * psize;
+	struct seg ws[NR_BUFS], rs[NR_BUFS];
+	struct iovec iov[MAX_BUFS];
+	struct rw_job j = { 0 };
+	struct mover m = { 0 };
+	long long migrated;
+	uint64_t ns;
+	char *w, *r;
+	int nbufs, i, fd;
+	long bad;
+
+	if (variant->thp) {
+		ASSERT_EQ(2UL << 20, setsize) TH_LOG("needs 2 MiB THPs (" THP_PMD_SIZE ")");
+		ASSERT_EQ(0, thp_enable(c)) TH_LOG("cannot enable THP in " THP_ENABLED);
+	}
+	w = map_anon(c, setsize, variant->thp);
+	r = map_anon(c, setsize, variant->thp);
+	ASSERT_TRUE(w && r);
+	bad = fault_on(w, setsize, c->home);
+	ASSERT_EQ(-1, bad) TH_LOG("written set: page %ld not on node %d", bad, c->home);
+	bad = fault_on(r, setsize, c->home);
+	ASSERT_EQ(-1, bad) TH_LOG("read set: page %ld not on node %d", bad, c->home);
+	if (variant->thp) {
+		ASSERT_TRUE(is_thp(c, w, setsize) && is_thp(c, r, setsize))
+			TH_LOG("the MADV_HUGEPAGE buffers did not get THPs on node %d", c->home);
+		iov[0] = (struct iovec){ w, setsize };
+		iov[1] = (struct iovec){ r, setsize };
+		nbufs = 2;
+		j.n = ARRAY_SIZE(thp_segs[0]);
+		for (i = 0; i < j.n; i++) {
+			ws[i] = (struct seg){ w + thp_segs[variant->direct][i].off,
+					      thp_segs[variant->direct][i].len, 0, i * 131072 };
+			rs[i] = ws[i];
+			rs[i].addr = r + thp_segs[variant->direct][i].off;
+			rs[i].idx = 1;
+		}
+		m.pages[0] = w;
+		m.pages[1] = r;
+		m.nr = 2;
+	} else {
+		page_iovs(iov, w, NR_BUFS);
+		page_iovs(iov + NR_BUFS, r, NR_BUFS);
+		nbufs = MAX_BUFS;
+		j.n = NR_BUFS;
+		page_segs(ws, w, NR_BUFS, 0);
+		page_segs(rs, r, NR_BUFS, NR_BUFS);
+		for (i = 0; i < MAX_BUFS; i++)
+			m.pages[i] = iov[i].iov_base;
+		m.nr = MAX_BUFS;
+	}
+	if (variant->direct) {
+		fd = zram_create(c);
+		ASSERT_LE(0, fd) TH_LOG("creating a zram device (" ZRAM_CONTROL "): %s",
+					strerror(-fd));
+	} else {
+		fd = tmpfs_file(c, 1 << 20);
+		ASSERT_LE(0, fd) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	}
+	ring_init(_metadata, c, 0, 2 * NR_BUFS);
+	register_bufs(_metadata, c, 0, iov, nbufs);
+
+	j.ring = &c->ring[0];
+	j.fd = fd;
+	j.w = ws;
+	j.r = rs;
+	mover_alloc(_metadata, &m, c, w, r, setsize);
+	migrated = vmstat("pinpage_migrated");
+	ns = run_rw(_metadata, &j, &m, LOOP_MIN_NS, LOOP_MAX_NS);
+	migrated = vmstat("pinpage_migrated") - migrated;
+	TH_LOG("%.1f s: %lu I/O rounds of %d writes and %d reads; %lu move rounds, %lu calls",
+	       ns / 1e9, j.iters, j.n, j.n, m.rounds, m.calls);
+	TH_LOG("moved %lu times, not migrated %lu, errors %lu (last %d); %lu of %lu pages changed PFN; pinpage_migrated +%lld",
+	       m.moved, m.unset, m.errors, m.last_error, m.nr_changed, m.nr_pfns, migrated);
+	if (variant->thp)
+		TH_LOG("THPs at the end: written set %s, read set %s",
+		       is_thp(c, w, setsize) ? "yes" : "no", is_thp(c, r, setsize) ? "yes" : "no");
+	ASSERT_EQ('\0', j.err[0]) TH_LOG("I/O: %s", j.err);
+	ASSERT_EQ('\0', m.err[0]) TH_LOG("mover: %s", m.err);
+	ASSERT_LT(0, j.iters);
+	ASSERT_LT(0, m.moved) TH_LOG("move_pages() never moved a registered buffer");
+	bad = first_unchanged(&m);
+	ASSERT_EQ(-1, bad) TH_LOG("buffer page %ld never changed PFN (%#llx)", bad,
+				  (unsigned long long)m.pfn[bad < 0 ? 0 : bad]);
+	ASSERT_LT(0, migrated);
+	mover_free(&m);
+	check_released(_metadata, c);
+}
+
+/*
+ * The same loop while compaction runs; the buffers lie low in their zone, so
+ * that compaction has to move them.
+ */
+TEST_F_TIMEOUT(iou, fixed_rw_compaction, 400)
+{
+	struct ctx *c = &self->c;
+	struct seg ws[NR_BUFS], rs[NR_BUFS];
+	struct iovec iov[MAX_BUFS];
+	struct rw_job j = { .n = NR_BUFS };
+	struct mover m = { .compaction = true };
+	struct zone_rec zone;
+	long long migrated;
+	uint64_t ns;
+	char *w;
+	int fd;
+
+	w = steer_low(_metadata, c, MAX_BUFS, &zone);
+	page_iovs(iov, w, MAX_BUFS);
+	page_segs(ws, w, NR_BUFS, 0);
+	page_segs(rs, w + NR_BUFS * psize, NR_BUFS, NR_BUFS);
+	fd = tmpfs_file(c, 1 << 20);
+	ASSERT_LE(0, fd) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	ring_init(_metadata, c, 0, 2 * NR_BUFS);
+	register_bufs(_metadata, c, 0, iov, MAX_BUFS);
+
+	j.ring = &c->ring[0];
+	j.fd = fd;
+	j.w = ws;
+	j.r = rs;
+	m.node = zone.node;
+	mover_alloc(_metadata, &m, c, w, w + NR_BUFS * psize, NR_BUFS * psize);
+	migrated = vmstat("pinpage_migrated");
+	ns = run_rw(_metadata, &j, &m, NSEC, 300 * NSEC);
+	migrated = vmstat("pinpage_migrated") - migrated;
+	TH_LOG("%.1f s: %lu I/O rounds, %lu compaction passes; %lu of %lu pages changed PFN; pinpage_migrated +%lld",
+	       ns / 1e9, j.iters, m.rounds, m.nr_changed, m.nr_pfns, migrated);
+	ASSERT_EQ('\0', j.err[0]) TH_LOG("I/O: %s", j.err);
+	ASSERT_EQ('\0', m.err[0]) TH_LOG("mover: %s", m.err);
+	ASSERT_LT(0, j.iters);
+	ASSERT_LT(0, m.nr_changed) TH_LOG("%d compaction passes moved no buffer page",
+					  COMPACT_PASSES);
+	ASSERT_LT(0, migrated);
+	mover_free(&m);
+	check_released(_metadata, c);
+}
+
+static int clone_buffers(struct io_uring *dst, struct io_uring *src)
+{
+	struct io_uring_clone_buffers arg = { .src_fd = src->ring_fd };
+
+	return syscall(__NR_io_uring_register, dst->ring_fd, IORING_REGISTER_CLONE_BUFFERS,
+		       &arg, 1) ? -errno : 0;
+}
+
+/*
+ * The same 16 pages registered in ring A and ring B, and A's buffers cloned
+ * into ring C: one owner per io_mapped_ubuf, so A and C share 16 owners and
+ * B has 16 of its own.  All of them are repointed when the pages move.
+ */
+TEST_F_TIMEOUT(iou, nested_rings, 60)
+{
+	enum { A, B, C, NB = 16 };
+	struct ctx *c = &self->c;
+	struct iovec iov[NB];
+	struct owners o;
+	char *buf;
+	int fd, ret;
+
+	buf = small_buf(_metadata, c, NB);
+	page_iovs(iov, buf, NB);
+	fd = tmpfs_file(c, NB * psize);
+	ASSERT_LE(0, fd) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	ring_init(_metadata, c, A, 32);
+	ring_init(_metadata, c, B, 32);
+	ring_init(_metadata, c, C, 32);
+	register_bufs(_metadata, c, A, iov, NB);
+	register_bufs(_metadata, c, B, iov, NB);
+	ret = clone_buffers(&c->ring[C], &c->ring[A]);
+	ASSERT_EQ(0, ret) TH_LOG("IORING_REGISTER_CLONE_BUFFERS: %s", strerror(-ret));
+	ASSERT_EQ(0, owners_read(&o));
+	TH_LOG("after A, B and the clone C: %d owners, %ld pins, %d bounded", o.nr, o.pins,
+	       o.bounded);
+	ASSERT_EQ(c->owners0 + 2 * NB, o.nr) TH_LOG("the clone must share A's owners");
+	ASSERT_EQ(0, o.bounded) TH_LOG("io_uring buffers are not bounded owners");
+
+	move_all(_metadata, c, buf, NB, c->other);
+	write_check(_metadata, &c->ring[A], fd, buf, NB, 0, 1);
+	read_check(_metadata, &c->ring[B], fd, buf, NB, 0, 2);
+	read_check(_metadata, &c->ring[C], fd, buf, NB, 0, 3);
+
+	/* C still holds A's buffers. */
+	ret = io_uring_unregister_buffers(&c->ring[A]);
+	ASSERT_EQ(0, ret) TH_LOG("unregistering A's buffers: %s", strerror(-ret));
+	ASSERT_EQ(c->owners0 + 2 * NB, owners_nr()) TH_LOG("C's buffers went with A's");
+	move_all(_metadata, c, buf, NB, c->home);
+	write_check(_metadata, &c->ring[C], fd, buf, NB, 0, 4);
+	read_check(_metadata, &c->ring[C], fd, buf, NB, 0, 5);
+	read_check(_metadata, &c->ring[B], fd, buf, NB, 0, 6);
+	ring_exit(c, C);
+	ASSERT_EQ(c->owners0 + NB, wait_owners(c->owners0 + NB, 15))
+		TH_LOG("closing C (A unregistered) must drop 16 owners");
+	check_released(_metadata, c);
+}
+
+/*
+ * A gup_test owned pin on the registered pages: both owners are repointed,
+ * and the gup_test owner, pagemap and io_uring see the same pages.
+ */
+TEST_F_TIMEOUT(iou, with_gup_owner, 60)
+{
+	enum { NB = 16 };
+	struct ctx *c = &self->c;
+	struct pin_owned_test args = { .owner = 0 }, st = { .owner = 0 }, st0 = { .owner = 0 };
+	uint64_t pfns[NB], owner_pfns[NB];
+	struct iovec iov[NB];
+	char *buf, *view;
+	int fd, i;
+
+	open_gup(_metadata, c);
+	buf = small_buf(_metadata, c, NB);
+	view = malloc(NB * psize);
+	ASSERT_NE(NULL, view);
+	page_iovs(iov, buf, NB);
+	fd = tmpfs_file(c, NB * psize);
+	ASSERT_LE(0, fd) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	ring_init(_metadata, c, 0, 32);
+	register_bufs(_metadata, c, 0, iov, NB);
+	args.addr = (uintptr_t)buf;
+	args.size = NB * psize;
+	args.flags = PIN_LONGTERM_TEST_FLAG_USE_WRITE;
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_OWNED_TEST_START, &args))
+		TH_LOG("PIN_OWNED_TEST_START: %s", strerror(errno));
+	c->owned_pin = true;
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_OWNED_TEST_STATUS, &st0));
+	for (i = 0; i < NB; i++)
+		fill(buf + i * psize, psize, seed_of(7, i));
+
+	move_all(_metadata, c, buf, NB, c->other);
+	ASSERT_EQ(0, pfns_of(c, buf, NB, pfns));
+	args.addr = (uintptr_t)owner_pfns;
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_OWNED_TEST_PFNS, &args));
+	for (i = 0; i < NB; i++)
+		ASSERT_EQ(pfns[i], owner_pfns[i]) TH_LOG("page %d: gup_test owner not repointed", i);
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_OWNED_TEST_STATUS, &st));
+	TH_LOG("gup_test owner: +%llu isolate +%llu migrate", st.nr_isolate - st0.nr_isolate,
+	       st.nr_migrate - st0.nr_migrate);
+	ASSERT_LE(NB, st.nr_migrate - st0.nr_migrate);
+	args.addr = (uintptr_t)view;
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_OWNED_TEST_READ, &args));
+	for (i = 0; i < NB; i++)
+		ASSERT_EQ(-1, check(view + i * psize, psize, seed_of(7, i)))
+			TH_LOG("page %d: the gup_test owner's view differs", i);
+	/* io_uring's view, both ways, and the owner's after a READ_FIXED. */
+	write_check(_metadata, &c->ring[0], fd, buf, NB, 0, 8);
+	read_check(_metadata, &c->ring[0], fd, buf, NB, 0, 9);
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_OWNED_TEST_READ, &args));
+	for (i = 0; i < NB; i++)
+		ASSERT_EQ(-1, check(view + i * psize, psize, seed_of(9, i)))
+			TH_LOG("page %d: READ_FIXED did not reach the owner's page", i);
+	args.owner = 0;
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_OWNED_TEST_STOP, &args));
+	c->owned_pin = false;
+	free(view);
+	check_released(_metadata, c);
+}
+
+/*
+ * An unowned long-term pin (PIN_LONGTERM_TEST_START) next to io_uring's: the
+ * pages stay (pinpage_unowned_skipped), I/O stays correct; once the unowned
+ * pin is gone, the pages move.
+ */
+TEST_F_TIMEOUT(iou, unowned_pin_stays, 60)
+{
+	enum { NB = 16 };
+	struct ctx *c = &self->c;
+	struct pin_longterm_test args = { .flags = PIN_LONGTERM_TEST_FLAG_USE_WRITE };
+	uint64_t pfn0[NB], pfns[NB], view_addr;
+	struct iovec iov[NB];
+	long long skipped;
+	char *buf, *view;
+	int fd, i, st;
+
+	open_gup(_metadata, c);
+	buf = small_buf(_metadata, c, NB);
+	view = malloc(NB * psize);
+	ASSERT_NE(NULL, view);
+	page_iovs(iov, buf, NB);
+	fd = tmpfs_file(c, NB * psize);
+	ASSERT_LE(0, fd) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	ring_init(_metadata, c, 0, 32);
+	register_bufs(_metadata, c, 0, iov, NB);
+	args.addr = (uintptr_t)buf;
+	args.size = NB * psize;
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_LONGTERM_TEST_START, &args))
+		TH_LOG("PIN_LONGTERM_TEST_START: %s", strerror(errno));
+	c->unowned_pin = true;
+	ASSERT_EQ(0, pfns_of(c, buf, NB, pfn0));
+
+	skipped = vmstat("pinpage_unowned_skipped");
+	for (i = 0; i < NB; i++) {
+		st = move_one(buf + i * psize, c->other);
+		ASSERT_NE(c->other, st) TH_LOG("page %d moved despite an unowned pin", i);
+	}
+	skipped = vmstat("pinpage_unowned_skipped") - skipped;
+	ASSERT_EQ(0, pfns_of(c, buf, NB, pfns));
+	for (i = 0; i < NB; i++)
+		ASSERT_EQ(pfn0[i], pfns[i]) TH_LOG("page %d changed PFN", i);
+	TH_LOG("pinpage_unowned_skipped +%lld", skipped);
+	ASSERT_LT(0, skipped);
+
+	write_check(_metadata, &c->ring[0], fd, buf, NB, 0, 10);
+	read_check(_metadata, &c->ring[0], fd, buf, NB, 0, 11);
+	view_addr = (uintptr_t)view;
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_LONGTERM_TEST_READ, &view_addr));
+	for (i = 0; i < NB; i++)
+		ASSERT_EQ(-1, check(view + i * psize, psize, seed_of(11, i)))
+			TH_LOG("page %d: the unowned pin sees other data", i);
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_LONGTERM_TEST_STOP));
+	c->unowned_pin = false;
+	move_all(_metadata, c, buf, NB, c->other);
+	read_check(_metadata, &c->ring[0], fd, buf, NB, 0, 12);
+	free(view);
+	check_released(_metadata, c);
+}
+
+struct compactor {
+	int node;
+	volatile int done;
+	int ret;
+};
+
+static void *compactor_fn(void *arg)
+{
+	struct compactor *k = arg;
+
+	k->ret = compact(k->node, 0);
+	k->done = 1;
+	return NULL;
+}
+
+/* Reap CQEs of the read chain until @k (if any) is done; the number reaped, or -errno. */
+static int reap_chain(struct io_uring *r, struct compactor *k, int left, int *bad_res)
+{
+	struct io_uring_cqe *cqe;
+	int got = 0, ret;
+
+	while (got < left && !(k && k->done)) {
+		ret = wait_cqe(r, &cqe, k ? 1 : 60);
+		if (ret == -ETIME && k)
+			continue;
+		if (ret)
+			return ret;
+		if (cqe->res != (int)psize && *bad_res == (int)psize)
+			*bad_res = cqe->res;
+		io_uring_cqe_seen(r, cqe);
+		got++;
+	}
+	return got;
+}
+
+/*
+ * Buffer X under a chain of O_DIRECT reads from /dev/nullb0, each completing
+ * after null_blk's completion_nsec: while one is in flight, move_pages() and
+ * compaction leave X alone and the owner refuses, while the idle buffer Y of
+ * the same registration moves.  Once the reads completed, both move X.
+ * Compaction runs in another thread so that this one keeps reaping
+ * completions (issuing the next read of the chain).
+ */
+TEST_F_TIMEOUT(iou, long_inflight, 300)
+{
+	struct ctx *c = &self->c;
+	struct compactor k = { 0 };
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct iovec iov[2];
+	struct zone_rec zone;
+	long long completion, irqmode, refused;
+	uint64_t t, tc, x0, y0;
+	int nreads, done, reaped, i, st, dev, bad_res = psize, ret;
+	char *x, *y, *chunk;
+	pthread_t th;
+
+	completion = read_ll(NULLB_PARAMS "/completion_nsec");
+	irqmode = read_ll(NULLB_PARAMS "/irqmode");
+	ASSERT_LE(0, completion) TH_LOG("no " NULLB_PARAMS "/completion_nsec (CONFIG_BLK_DEV_NULL_BLK?)");
+	ASSERT_EQ(2, irqmode) TH_LOG("null_blk.irqmode is %lld: boot with null_blk.irqmode=2", irqmode);
+	ASSERT_LE(200000000LL, completion)
+		TH_LOG("null_blk.completion_nsec=%lld: reads must stay in flight 200 ms or more",
+		       completion);
+	dev = add_fd(c, open("/dev/nullb0", O_RDONLY | O_DIRECT));
+	ASSERT_LE(0, dev) TH_LOG("/dev/nullb0: %s (null_blk.nr_devices?)", strerror(errno));
+
+	/* How long a compaction pass takes here sizes the chain (measured, not asserted). */
+	t = now_ns();
+	ASSERT_EQ(0, compact(c->home, 0));
+	tc = now_ns() - t;
+	nreads = (2 * tc + 3 * NSEC) / completion + 1;
+	nreads = nreads < 3 ? 3 : nreads > 60 ? 60 : nreads;
+	TH_LOG("compaction pass %.2f s; chain of %d reads of %.2f s", tc / 1e9, nreads,
+	       completion / 1e9);
+
+	chunk = steer_low(_metadata, c, 16, &zone);
+	x = chunk;
+	y = chunk + 8 * psize;
+	memset(y, 0x22, psize);
+	iov[0] = (struct iovec){ x, psize };
+	iov[1] = (struct iovec){ y, psize };
+	ring_init(_metadata, c, 0, 64);
+	register_bufs(_metadata, c, 0, iov, 2);
+	x0 = pfn_at(c, x);
+	y0 = pfn_at(c, y);
+
+	for (i = 0; i < nreads; i++) {
+		sqe = io_uring_get_sqe(&c->ring[0]);
+		ASSERT_NE(NULL, sqe);
+		io_uring_prep_read_fixed(sqe, dev, x, psize, 0, 0);
+		sqe->user_data = i;
+		if (i + 1 < nreads)
+			sqe->flags |= IOSQE_IO_LINK;
+	}
+	ASSERT_EQ(nreads, io_uring_submit(&c->ring[0]));
+	ASSERT_EQ(0, io_uring_cq_ready(&c->ring[0]))
+		TH_LOG("a read from /dev/nullb0 completed at once");
+
+	/* 1: X, under a read, does not move and its owner refuses. */
+	refused = vmstat("pinpage_isolate_refused");
+	t = now_ns();
+	st = move_one(x, c->other);
+	t = now_ns() - t;
+	refused = vmstat("pinpage_isolate_refused") - refused;
+	done = io_uring_cq_ready(&c->ring[0]);	/* completed, not reaped yet */
+	TH_LOG("move_pages(X) under a read: status %d after %.3f s; pinpage_isolate_refused +%lld",
+	       st, t / 1e9, refused);
+	ASSERT_NE(c->other, st) TH_LOG("X moved while a read was in flight");
+	ASSERT_EQ(x0, pfn_at(c, x));
+	ASSERT_LT(0, refused) TH_LOG("the busy owner was never asked or never refused");
+	ASSERT_GT(nreads, done) TH_LOG("the reads were done before move_pages() ended");
+
+	/* 2: Y, idle, moves meanwhile. */
+	st = move_one(y, c->other);
+	ASSERT_EQ(c->other, st) TH_LOG("idle Y did not move while X was busy: status %d", st);
+	ASSERT_NE(y0, pfn_at(c, y));
+	for (i = 0; i < (int)psize; i++)
+		ASSERT_EQ(0x22, y[i]) TH_LOG("Y's byte %d changed in the move", i);
+	ASSERT_GT(nreads, (int)io_uring_cq_ready(&c->ring[0]))
+		TH_LOG("the reads were done before Y moved");
+
+	/* 3: compaction of X's node leaves X alone while the chain runs. */
+	refused = vmstat("pinpage_isolate_refused");
+	k.node = zone.node;
+	ASSERT_EQ(0, pthread_create(&th, NULL, compactor_fn, &k));
+	ret = reap_chain(&c->ring[0], &k, nreads, &bad_res);
+	pthread_join(th, NULL);
+	refused = vmstat("pinpage_isolate_refused") - refused;
+	ASSERT_LE(0, ret) TH_LOG("reaping the reads: %s", strerror(-ret));
+	reaped = ret;
+	done = reaped + io_uring_cq_ready(&c->ring[0]);
+	TH_LOG("compaction under the reads: %d of %d reads done at its end; pinpage_isolate_refused +%lld",
+	       done, nreads, refused);
+	ASSERT_EQ(0, k.ret) TH_LOG("compaction: %s", strerror(-k.ret));
+	ASSERT_EQ(x0, pfn_at(c, x))
+		TH_LOG("compaction moved X (%s)", done < nreads ? "while a read was in flight" :
+		       "the chain ended before the pass: cannot tell, lengthen it");
+	ASSERT_GT(nreads, done) TH_LOG("the chain ended before the compaction pass");
+
+	/* 4: the reads complete with their full length. */
+	ret = reap_chain(&c->ring[0], NULL, nreads - reaped, &bad_res);
+	ASSERT_EQ(nreads - reaped, ret) TH_LOG("reaping the reads: %d", ret);
+	ASSERT_EQ((int)psize, bad_res) TH_LOG("a read from /dev/nullb0 returned %d", bad_res);
+	ASSERT_EQ(-EAGAIN, io_uring_peek_cqe(&c->ring[0], &cqe));
+
+	/* 5: now compaction moves X (which makes step 3 mean something), 6: and move_pages. */
+	for (i = 0; i < COMPACT_PASSES && pfn_at(c, x) == x0; i++)
+		ASSERT_EQ(0, compact(zone.node, i));
+	TH_LOG("X idle: %d compaction pass(es), pfn %#llx -> %#llx", i,
+	       (unsigned long long)x0, (unsigned long long)pfn_at(c, x));
+	ASSERT_NE(x0, pfn_at(c, x)) TH_LOG("compaction does not move idle X: step 3 proves nothing");
+	x0 = pfn_at(c, x);
+	st = move_one(x, c->other);
+	ASSERT_EQ(c->other, st) TH_LOG("idle X did not move: status %d", st);
+	ASSERT_NE(x0, pfn_at(c, x));
+	check_released(_metadata, c);
+}
+
+/*
+ * READ_FIXED from an empty pipe parks on poll and does not hold its buffer:
+ * X moves, and the data written to the pipe afterwards lands in X's new page.
+ */
+TEST_F_TIMEOUT(iou, parked_pipe_read, 60)
+{
+	struct ctx *c = &self->c;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct iovec iov;
+	uint64_t x0, x1;
+	int p[2], st, ret;
+	char *x, *data;
+	long off;
+
+	x = small_buf(_metadata, c, 1);
+	memset(x, 0xee, psize);
+	data = malloc(psize);
+	ASSERT_NE(NULL, data);
+	fill(data, psize, seed_of(13, 0));
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	add_fd(c, p[0]);
+	add_fd(c, p[1]);
+	ring_init(_metadata, c, 0, 8);
+	iov = (struct iovec){ x, psize };
+	register_bufs(_metadata, c, 0, &iov, 1);
+	x0 = pfn_at(c, x);
+
+	sqe = io_uring_get_sqe(&c->ring[0]);
+	io_uring_prep_read_fixed(sqe, p[0], x, psize, 0, 0);
+	ASSERT_EQ(1, io_uring_submit(&c->ring[0]));
+	ASSERT_EQ(-EAGAIN, io_uring_peek_cqe(&c->ring[0], &cqe))
+		TH_LOG("the read of an empty pipe completed: res %d", cqe->res);
+
+	st = move_one(x, c->other);
+	x1 = pfn_at(c, x);
+	TH_LOG("move_pages(X) with a parked read: status %d, pfn %#llx -> %#llx", st,
+	       (unsigned long long)x0, (unsigned long long)x1);
+	ASSERT_EQ(c->other, st) TH_LOG("a read parked on poll held its buffer");
+	ASSERT_NE(x0, x1);
+
+	ASSERT_EQ((ssize_t)psize, write(p[1], data, psize));
+	ret = wait_cqe(&c->ring[0], &cqe, 30);
+	ASSERT_EQ(0, ret) TH_LOG("waiting for the read: %s", strerror(-ret));
+	ASSERT_EQ((int)psize, cqe->res);
+	io_uring_cqe_seen(&c->ring[0], cqe);
+	off = check(x, psize, seed_of(13, 0));
+	ASSERT_EQ(-1, off) TH_LOG("X at its new page differs at byte %ld (0xee: old page written)",
+				  off);
+	ASSERT_EQ(x1, pfn_at(c, x));
+	free(data);
+	check_released(_metadata, c);
+}
+
+/*
+ * SEND_ZC of a 1 MiB fixed buffer to a receiver that does not read: the
+ * data still queued references the buffer until the notification, so (some
+ * of) its pages refuse to move; the receiver gets exact bytes; after the
+ * notification every page moves.
+ */
+TEST_F_TIMEOUT(iou, send_zc_holds, 120)
+{
+	enum { NP = 256, SAMPLE = 8 };
+	struct ctx *c = &self->c;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct timeval tv = { .tv_sec = 10 };
+	socklen_t sl = sizeof(sa);
+	int lsn, tx, rx, rcvbuf = 4096, sndbuf = 256 << 10, st, i, failed = 0, ret;
+	size_t len = NP * psize, sent, got;
+	uint64_t pfn0[NP], pfns[NP], t;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct iovec iov;
+	char *buf, *in;
+	ssize_t n;
+	long off;
+
+	ret = lo_set(c, true);
+	ASSERT_EQ(0, ret) TH_LOG("bringing up lo: %s", strerror(-ret));
+	lsn = add_fd(c, socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	tx = add_fd(c, socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	ASSERT_TRUE(lsn >= 0 && tx >= 0) TH_LOG("socket: %s", strerror(errno));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(0, setsockopt(lsn, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)));
+	ASSERT_EQ(0, bind(lsn, (struct sockaddr *)&sa, sizeof(sa))) TH_LOG("bind 127.0.0.1: %s",
+									    strerror(errno));
+	ASSERT_EQ(0, listen(lsn, 1));
+	ASSERT_EQ(0, getsockname(lsn, (struct sockaddr *)&sa, &sl));
+	ASSERT_EQ(0, setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)));
+	ASSERT_EQ(0, connect(tx, (struct sockaddr *)&sa, sizeof(sa)))
+		TH_LOG("connect to 127.0.0.1:%d: %s", ntohs(sa.sin_port), strerror(errno));
+	rx = add_fd(c, accept4(lsn, NULL, NULL, SOCK_CLOEXEC));
+	ASSERT_LE(0, rx) TH_LOG("accept: %s", strerror(errno));
+	ASSERT_EQ(0, setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+
+	buf = small_buf(_metadata, c, NP);
+	fill(buf, len, seed_of(14, 0));
+	in = malloc(len);
+	ASSERT_NE(NULL, in);
+	ring_init(_metadata, c, 0, 8);
+	iov = (struct iovec){ buf, len };
+	register_bufs(_metadata, c, 0, &iov, 1);
+	ASSERT_EQ(0, pfns_of(c, buf, NP, pfn0));
+
+	sqe = io_uring_get_sqe(&c->ring[0]);
+	io_uring_prep_send_zc_fixed(sqe, tx, buf, len, 0, 0, 0);
+	sqe->user_data = 42;
+	ASSERT_EQ(1, io_uring_submit(&c->ring[0]));
+	ret = wait_cqe(&c->ring[0], &cqe, 10);
+	ASSERT_EQ(0, ret) TH_LOG("waiting for the SEND_ZC CQE: %s", strerror(-ret));
+	TH_LOG("SEND_ZC: res %d flags %#x", cqe->res, cqe->flags);
+	ASSERT_LT(0, cqe->res) TH_LOG("SEND_ZC failed: %s", strerror(-cqe->res));
+	ASSERT_TRUE(cqe->flags & IORING_CQE_F_MORE);
+	ASSERT_FALSE(cqe->flags & IORING_CQE_F_NOTIF);
+	sent = cqe->res;
+	io_uring_cqe_seen(&c->ring[0], cqe);
+	ASSERT_EQ(-EAGAIN, io_uring_peek_cqe(&c->ring[0], &cqe))
+		TH_LOG("notification before the receiver read anything: nothing was held");
+
+	/* Pages under the queued data, sampled (a refusing page costs the owner's wait). */
+	for (i = 0; i < SAMPLE; i++) {
+		char *p = buf + ((sent - 1) / psize) * i / (SAMPLE - 1) * psize;
+
+		t = now_ns();
+		st = move_one(p, c->other);
+		failed += st != c->other;
+		TH_LOG("page %ld of %zu sent: status %d after %.3f s", (long)((p - buf) / psize),
+		       (sent + psize - 1) / psize, st, (now_ns() - t) / 1e9);
+	}
+	ASSERT_LT(0, failed) TH_LOG("every page under unsent zero-copy data moved");
+
+	for (got = 0; got < sent; got += n) {
+		n = read(rx, in + got, sent - got);
+		ASSERT_LT(0, n) TH_LOG("receiving byte %zu of %zu: %s", got, sent,
+				       n ? strerror(errno) : "EOF");
+	}
+	off = check(in, sent, seed_of(14, 0));
+	ASSERT_EQ(-1, off) TH_LOG("received data differs at byte %ld of %zu", off, sent);
+	ASSERT_EQ(-1, check(buf, len, seed_of(14, 0)));
+	ret = wait_cqe(&c->ring[0], &cqe, 20);
+	ASSERT_EQ(0, ret) TH_LOG("no notification after the receiver read it all: %s",
+				 strerror(-ret));
+	ASSERT_TRUE(cqe->flags & IORING_CQE_F_NOTIF) TH_LOG("flags %#x", cqe->flags);
+	ASSERT_EQ(42, cqe->user_data);
+	io_uring_cqe_seen(&c->ring[0], cqe);
+
+	move_all(_metadata, c, buf, NP, c->home);
+	move_all(_metadata, c, buf, NP, c->other);
+	ASSERT_EQ(0, pfns_of(c, buf, NP, pfns));
+	for (i = 0; i < NP; i++)
+		ASSERT_NE(pfn0[i], pfns[i]) TH_LOG("page %d", i);
+	free(in);
+	check_released(_metadata, c);
+}
+
+/*
+ * io_uring_register_buffers() with bad iovecs fails as in 6.12 and leaves
+ * nothing pinned or owned; the odd ones that succeed add one owner per
+ * buffer and pin every page, until unregistered.
+ */
+TEST_F_TIMEOUT(iou, bad_input, 60)
+{
+	struct ctx *c = &self->c;
+	char *buf, *hole, *ro, *shm;
+	struct bad_case {
+		const char *name;
+		int nr;
+		struct iovec iov[2];
+		int want, owners;
+		long long pins;
+	} cases[16];
+	long long pins;
+	unsigned int i, nc = 0;
+	int fd, before, ret;
+
+	buf = small_buf(_metadata, c, 4);
+	hole = mmap(NULL, psize, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, hole);
+	ASSERT_EQ(0, munmap(hole, psize));
+	ro = mmap(NULL, psize, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	c->maps[c->nr_maps].addr = ro;
+	c->maps[c->nr_maps++].len = psize;
+	ASSERT_EQ(0, ro[0]);
+	fd = tmpfs_file(c, 2 * psize);
+	ASSERT_LE(0, fd) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	shm = mmap(NULL, 2 * psize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, shm);
+	c->maps[c->nr_maps].addr = shm;
+	c->maps[c->nr_maps++].len = 2 * psize;
+
+	{
+		const struct bad_case table[] = {
+			{ "NULL base, 4 KiB", 1, { { NULL, psize } }, -EFAULT, 0, 0 },
+			{ "zero length", 1, { { buf, 0 } }, -EFAULT, 0, 0 },
+			{ "over 1 GiB", 1, { { buf, (1UL << 30) + psize } }, -EFAULT, 0, 0 },
+			{ "unmapped", 1, { { hole, psize } }, -EFAULT, 0, 0 },
+			{ "read-only mapping", 1, { { ro, psize } }, -EFAULT, 0, 0 },
+			{ "range wraps around", 1, { { (void *)-psize, 2 * psize } }, -EOVERFLOW, 0, 0 },
+			{ "valid, then unmapped", 2, { { buf, psize }, { hole, psize } }, -EFAULT, 0, 0 },
+			{ "no iovec", 0, { { buf, psize } }, -EINVAL, 0, 0 },
+			{ "sparse slot (NULL, 0)", 1, { { NULL, 0 } }, 0, 0, 0 },
+			{ "two overlapping", 2, { { buf, 2 * psize }, { buf + psize, 2 * psize } }, 0, 2, 4 },
+			{ "MAP_SHARED tmpfs", 1, { { shm, 2 * psize } }, 0, 1, 2 },
+		};
+
+		nc = ARRAY_SIZE(table);
+		memcpy(cases, table, sizeof(table));
+	}
+
+	ring_init(_metadata, c, 0, 8);
+	for (i = 0; i < nc; i++) {
+		before = owners_nr();
+		pins = pins_held();
+		ret = io_uring_register_buffers(&c->ring[0], cases[i].iov, cases[i].nr);
+		ASSERT_EQ(cases[i].want, ret) TH_LOG("%s: %d (%s), expected %d (%s)", cases[i].name,
+						     ret, strerror(-ret), cases[i].want,
+						     strerror(-cases[i].want));
+		if (!ret) {
+			ASSERT_EQ(before + cases[i].owners, owners_nr()) TH_LOG("%s", cases[i].name);
+			ASSERT_EQ(cases[i].pins, pins_held() - pins) TH_LOG("%s: pins", cases[i].name);
+			ret = io_uring_unregister_buffers(&c->ring[0]);
+			ASSERT_EQ(0, ret) TH_LOG("%s: unregister: %s", cases[i].name, strerror(-ret));
+		}
+		ASSERT_EQ(before, owners_nr()) TH_LOG("%s: owners left", cases[i].name);
+		ASSERT_EQ(pins, wait_pins(pins, 5)) TH_LOG("%s: pins left", cases[i].name);
+	}
+	check_released(_metadata, c);
+}
+
+struct race {
+	struct ctx *c;
+	char *region;			/* RACE_PAGES pages */
+	int fd;
+	volatile int stop;
+	unsigned long moves, moved, forks, cycles, ios;
+	char err[256];
+};
+
+#define RACE_PAGES	32
+
+static void *race_mover(void *arg)
+{
+	struct race *r = arg;
+	int target, i;
+
+	for (; !r->stop; r->moves++) {
+		target = r->moves & 1 ? r->c->home : r->c->other;
+		for (i = 0; i < RACE_PAGES && !r->stop; i++)
+			r->moved += move_one(r->region + i * psize, target) == target;
+	}
+	return NULL;
+}
+
+static void *race_forker(void *arg)
+{
+	struct race *r = arg;
+	int status, i;
+	pid_t pid;
+
+	for (; !r->stop && !r->err[0]; r->forks++) {
+		pid = fork();
+		if (!pid) {
+			for (i = 0; i < RACE_PAGES; i++)
+				r->region[i * psize] = i;
+			_exit(0);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || status)
+			snprintf(r->err, sizeof(r->err), "fork/child: %s, status %#x",
+				 strerror(errno), status);
+	}
+	return NULL;
+}
+
+/* One ring's life: register (BUFFERS or BUFFERS2), I/O, BUFFERS_UPDATE, I/O, close. */
+static int race_cycle(struct race *r)
+{
+	struct iovec iov[16], upd[8];
+	__u64 tags[16];
+	struct seg s[2];
+	struct io_uring ring;
+	char *e = r->err;
+	size_t el = sizeof(r->err);
+	int i, ret, fail = -1;
+
+	ret = io_uring_queue_init(8, &ring, 0);
+	if (ret) {
+		snprintf(e, el, "io_uring_queue_init: %s", strerror(-ret));
+		return -1;
+	}
+	page_iovs(iov, r->region, 16);
+	page_iovs(upd, r->region + 16 * psize, 8);
+	for (i = 0; i < 16; i++)
+		tags[i] = i + 1;
+	ret = r->cycles & 1 ? io_uring_register_buffers_tags(&ring, iov, tags, 16) :
+			      io_uring_register_buffers(&ring, iov, 16);
+	if (ret) {
+		snprintf(e, el, "registering: %s", strerror(-ret));
+		goto out;
+	}
+	/* Write from slot k, read into slot k + 1; then the same through updated slots. */
+	for (i = 0; i < 2; i++) {
+		int k = i ? 0 : r->cycles % 15;
+
+		s[0] = (struct seg){ i ? upd[0].iov_base : iov[k].iov_base, psize, k, 0 };
+		s[1] = (struct seg){ iov[k + (i ? 8 : 1)].iov_base, psize, k + (i ? 8 : 1), 0 };
+		fill(s[0].addr, psize, seed_of(r->cycles, i));
+		if (io_batch(&ring, true, r->fd, &s[0], 1, e, el) ||
+		    io_batch(&ring, false, r->fd, &s[1], 1, e, el))
+			goto out;
+		if (check(s[1].addr, psize, seed_of(r->cycles, i)) >= 0) {
+			snprintf(e, el, "cycle %lu: slot %d read back other data", r->cycles,
+				 s[1].idx);
+			goto out;
+		}
+		r->ios++;
+		if (i)
+			break;
+		ret = io_uring_register_buffers_update_tag(&ring, 0, upd, tags, 8);
+		if (ret != 8) {
+			snprintf(e, el, "IORING_REGISTER_BUFFERS_UPDATE: %d (%s)", ret,
+				 strerror(-ret));
+			goto out;
+		}
+	}
+	ret = io_uring_unregister_buffers(&ring);
+	if (ret)
+		snprintf(e, el, "unregistering: %s", strerror(-ret));
+	else
+		fail = 0;
+out:
+	io_uring_queue_exit(&ring);
+	return fail;
+}
+
+/*
+ * Rings registering, updating, unregistering and closing while another
+ * thread moves the pages and a third forks children that write to them:
+ * every I/O is correct, and in the end nothing is owned or pinned and no
+ * page was freed with records left.
+ */
+TEST_F_TIMEOUT(iou, teardown_races, 120)
+{
+	struct ctx *c = &self->c;
+	struct race r = { .c = c };
+	pthread_t tm, tf;
+	long long stale;
+	uint64_t end;
+
+	r.region = small_buf(_metadata, c, RACE_PAGES);
+	r.fd = tmpfs_file(c, psize);
+	ASSERT_LE(0, r.fd) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	stale = vmstat("pinpage_stale_freed");
+	ASSERT_LE(0, stale) TH_LOG("no pinpage_stale_freed in /proc/vmstat");
+	ASSERT_EQ(0, pthread_create(&tm, NULL, race_mover, &r));
+	if (pthread_create(&tf, NULL, race_forker, &r)) {
+		r.stop = 1;
+		pthread_join(tm, NULL);
+		ASSERT_TRUE(0) TH_LOG("pthread_create failed");
+	}
+	for (end = now_ns() + RACE_NS; now_ns() < end && !r.err[0]; r.cycles++)
+		if (race_cycle(&r))
+			break;
+	r.stop = 1;
+	pthread_join(tm, NULL);
+	pthread_join(tf, NULL);
+	TH_LOG("%lu ring cycles (%lu I/Os), %lu move rounds moving %lu pages, %lu forks",
+	       r.cycles, r.ios, r.moves, r.moved, r.forks);
+	ASSERT_EQ('\0', r.err[0]) TH_LOG("%s", r.err);
+	ASSERT_LT(0, r.cycles);
+	ASSERT_LT(0, r.moved) TH_LOG("nothing moved: no race happened");
+	ASSERT_LT(0, r.forks);
+	check_released(_metadata, c);
+	ASSERT_EQ(stale, vmstat("pinpage_stale_freed")) TH_LOG("pages freed with records left");
+}
+
+/* vm.pinpage_migrate=0: registered buffers stay; back to 1: they move. */
+TEST_F_TIMEOUT(iou, switch_off, 60)
+{
+	enum { NB = 16 };
+	struct ctx *c = &self->c;
+	uint64_t pfn0[NB], pfns[NB];
+	struct iovec iov[NB];
+	long long isolate;
+	char *buf;
+	int fd, i, st;
+
+	buf = small_buf(_metadata, c, NB);
+	page_iovs(iov, buf, NB);
+	fd = tmpfs_file(c, NB * psize);
+	ASSERT_LE(0, fd) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	ring_init(_metadata, c, 0, 32);
+	register_bufs(_metadata, c, 0, iov, NB);
+	ASSERT_EQ(0, pfns_of(c, buf, NB, pfn0));
+
+	ASSERT_EQ(0, write_str(PINPAGE_SYSCTL, "0"));
+	isolate = vmstat("pinpage_isolate");
+	for (i = 0; i < NB; i++) {
+		st = move_one(buf + i * psize, c->other);
+		ASSERT_NE(c->other, st) TH_LOG("page %d moved with " PINPAGE_SYSCTL "=0", i);
+	}
+	TH_LOG("switched off: pinpage_isolate +%lld", vmstat("pinpage_isolate") - isolate);
+	ASSERT_EQ(0, pfns_of(c, buf, NB, pfns));
+	for (i = 0; i < NB; i++)
+		ASSERT_EQ(pfn0[i], pfns[i]) TH_LOG("page %d changed PFN", i);
+	read_check(_metadata, &c->ring[0], fd, buf, NB, 0, 15);
+
+	ASSERT_EQ(0, write_str(PINPAGE_SYSCTL, "1"));
+	move_all(_metadata, c, buf, NB, c->other);
+	write_check(_metadata, &c->ring[0], fd, buf, NB, 0, 16);
+	read_check(_metadata, &c->ring[0], fd, buf, NB, 0, 17);
+	check_released(_metadata, c);
+}
+
+TEST_HARNESS_MAIN
+
+#else	/* !LOCAL_CONFIG_HAVE_LIBURING */
+
+int main(void)
+{
+	ksft_print_header();
+	ksft_exit_fail_msg("built without liburing: io_uring registered buffers cannot be tested\n");
+}
+
+#endif
