@@ -762,9 +762,13 @@ static int wait_cqe(struct io_uring *r, struct io_uring_cqe **cqe, unsigned int 
 	return io_uring_wait_cqe_timeout(r, cqe, &ts);
 }
 
+/* user_data of io_batch() requests: other CQEs (buffer tags) are not theirs. */
+#define IO_BATCH_UD	(1ULL << 40)
+
 /*
  * Submit @n fixed-buffer reads or writes and reap them: 0, or -1 with
- * @err saying which went wrong (a CQE's res must be the length).
+ * @err saying which went wrong (a CQE's res must be the length).  CQEs that
+ * are not ours (a tagged buffer's removal posts one) are skipped.
  */
 static int io_batch(struct io_uring *r, bool write, int fd, const struct seg *s, int n,
 		    char *err, size_t errlen)
@@ -783,23 +787,25 @@ static int io_batch(struct io_uring *r, bool write, int fd, const struct seg *s,
 			io_uring_prep_write_fixed(sqe, fd, s[k].addr, s[k].len, s[k].off, s[k].idx);
 		else
 			io_uring_prep_read_fixed(sqe, fd, s[k].addr, s[k].len, s[k].off, s[k].idx);
-		sqe->user_data = k;
+		sqe->user_data = IO_BATCH_UD + k;
 	}
 	ret = io_uring_submit(r);
 	if (ret != n) {
 		snprintf(err, errlen, "io_uring_submit: %d of %d", ret, n);
 		return -1;
 	}
-	for (k = 0; k < n; k++) {
+	for (k = 0; k < n;) {
 		ret = wait_cqe(r, &cqe, 30);
 		if (ret) {
 			snprintf(err, errlen, "waiting for CQE %d of %d: %s", k, n, strerror(-ret));
 			return -1;
 		}
-		if (cqe->user_data < (unsigned int)n &&
-		    cqe->res != (int)s[cqe->user_data].len && bad < 0) {
-			bad = cqe->user_data;
-			res = cqe->res;
+		if (cqe->user_data >= IO_BATCH_UD && cqe->user_data < IO_BATCH_UD + n) {
+			if (cqe->res != (int)s[cqe->user_data - IO_BATCH_UD].len && bad < 0) {
+				bad = cqe->user_data - IO_BATCH_UD;
+				res = cqe->res;
+			}
+			k++;
 		}
 		io_uring_cqe_seen(r, cqe);
 	}
@@ -1256,12 +1262,13 @@ FIXTURE_TEARDOWN(iou)
 }
 
 /*
- * Segments of a THP buffer crossing 4 KiB, 64 KiB and 1 MiB boundaries.  For
+ * Segments of a THP buffer crossing 4 KiB, 64 KiB and 1 MiB boundaries, none
+ * overlapping another (each is filled and checked on its own).  For
  * O_DIRECT on zram, lengths are whole 4 KiB blocks and addresses 4 KiB
  * aligned (a bio_vec segment must be a multiple of the logical block).
  */
 static const struct { unsigned int off, len; } thp_segs[2][6] = {
-	{ { 0, 4096 }, { 4096 - 100, 300 }, { 65536 - 1000, 5000 },
+	{ { 0, 4096 }, { 8192 - 100, 300 }, { 65536 - 1000, 5000 },
 	  { 3 * 65536 + 7, 70000 }, { (1 << 20) - 33, 66 }, { (2 << 20) - 12345, 12345 } },
 	{ { 0, 4096 }, { 4096, 8192 }, { 65536 - 4096, 8192 },
 	  { 3 * 65536, 65536 + 4096 }, { (1 << 20) - 4096, 8192 }, { (2 << 20) - 16384, 16384 } },
@@ -2131,6 +2138,133 @@ TEST_F_TIMEOUT(iou, teardown_races, 120)
 	ASSERT_LT(0UL, r.forks);
 	check_released(_metadata, c);
 	ASSERT_EQ(stale, vmstat_get("pinpage_stale_freed")) TH_LOG("pages freed with records left");
+}
+
+/* Pages of the @n at @buf whose PFN lies in a ZONE_MOVABLE zone, or -1. */
+static int movable_pages(struct ctx *c, char *buf, unsigned long n)
+{
+	struct zone_rec z[MAX_ZONES];
+	uint64_t pfn;
+	unsigned long i;
+	int nz = read_zones(z, MAX_ZONES), in = 0, k;
+
+	if (nz < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		pfn = pfn_at(c, buf + i * psize);
+		for (k = 0; k < nz; k++)
+			if (pfn >= z[k].start && pfn < z[k].start + z[k].spanned)
+				break;
+		in += k < nz && !strcmp(z[k].name, "Movable");
+	}
+	return in;
+}
+
+/*
+ * @n new pages in ZONE_MOVABLE, filled: on whichever node's movable zone
+ * still has room (boot-time page cache may have taken one's).
+ */
+static char *movable_buf(struct __test_metadata *_metadata, struct ctx *c, unsigned long n,
+			 int *node)
+{
+	int nodes[2] = { c->home, c->other }, i, in = -1;
+	char *buf = NULL;
+
+	for (i = 0; i < 2 && in != (int)n; i++) {
+		buf = map_anon(c, n * psize, false);
+		ASSERT_NE(NULL, buf);
+		ASSERT_EQ(-1, fault_on(buf, n * psize, nodes[i]));
+		in = movable_pages(c, buf, n);
+		*node = nodes[i];
+	}
+	ASSERT_EQ((int)n, in) TH_LOG("%d of %lu new anonymous pages in ZONE_MOVABLE on either node (boot with movablecore=)",
+				     in, n);
+	return buf;
+}
+
+/*
+ * ZONE_MOVABLE (its own group boots with movablecore=): buffers faulted there
+ * stay there when registered, as bounded owners (no migration at pin time);
+ * reads and writes of tmpfs keep them there, and move_pages() still moves
+ * them; the first read from a pipe, whose duration nobody bounds, moves them
+ * out of ZONE_MOVABLE first and makes their owners unbounded, with the data
+ * intact.  With vm.pinpage_migrate=0, registration migrates them out first,
+ * as without pinpage.
+ */
+TEST_F_TIMEOUT(iou, movable_bounded, 60)
+{
+	enum { NB = 16 };
+	struct ctx *c = &self->c;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct iovec iov[NB];
+	struct owners o0, o;
+	int p[2], fd, in, ret, node, away;
+	char *buf, *data;
+	long off;
+
+	buf = movable_buf(_metadata, c, NB, &node);
+	away = node == c->home ? c->other : c->home;
+	fd = tmpfs_file(c, NB * psize);
+	ASSERT_LE(0, fd) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	ring_init(_metadata, c, 0, 32);
+	ASSERT_EQ(0, owners_read(&o0));
+	page_iovs(iov, buf, NB);
+	register_bufs(_metadata, c, 0, iov, NB);
+	ASSERT_EQ(0, owners_read(&o));
+	ASSERT_EQ(o0.bounded + NB, o.bounded) TH_LOG("buffers in ZONE_MOVABLE are not bounded owners");
+	in = movable_pages(c, buf, NB);
+	ASSERT_EQ(NB, in) TH_LOG("registration moved %d of %d pages out of ZONE_MOVABLE", NB - in, NB);
+
+	/* Bounded use: tmpfs.  The buffers stay. */
+	write_check(_metadata, &c->ring[0], fd, buf, NB, 0, 21);
+	read_check(_metadata, &c->ring[0], fd, buf, NB, 0, 22);
+	ASSERT_EQ(NB, movable_pages(c, buf, NB));
+	ASSERT_EQ(0, owners_read(&o));
+	ASSERT_EQ(o0.bounded + NB, o.bounded);
+
+	/* A read from a pipe: buffer 0 leaves ZONE_MOVABLE before it goes on. */
+	data = malloc(psize);
+	ASSERT_NE(NULL, data);
+	fill(data, psize, seed_of(23, 0));
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	add_fd(c, p[0]);
+	add_fd(c, p[1]);
+	ASSERT_EQ((ssize_t)psize, write(p[1], data, psize));
+	sqe = io_uring_get_sqe(&c->ring[0]);
+	io_uring_prep_read_fixed(sqe, p[0], buf, psize, 0, 0);
+	ASSERT_EQ(1, io_uring_submit(&c->ring[0]));
+	ret = wait_cqe(&c->ring[0], &cqe, 30);
+	ASSERT_EQ(0, ret) TH_LOG("waiting for the pipe read: %s", strerror(-ret));
+	ASSERT_EQ((int)psize, cqe->res) TH_LOG("pipe read: %d", cqe->res);
+	io_uring_cqe_seen(&c->ring[0], cqe);
+	off = check(buf, psize, seed_of(23, 0));
+	ASSERT_EQ(-1, off) TH_LOG("buffer 0 differs at byte %ld after the pipe read", off);
+	ASSERT_EQ(0, movable_pages(c, buf, 1)) TH_LOG("buffer 0 still in ZONE_MOVABLE");
+	ASSERT_EQ(NB - 1, movable_pages(c, buf + psize, NB - 1))
+		TH_LOG("the other buffers left ZONE_MOVABLE too");
+	ASSERT_EQ(0, owners_read(&o));
+	ASSERT_EQ(o0.bounded + NB - 1, o.bounded) TH_LOG("buffer 0's owner is still bounded");
+	/* All still move; buffer 0 never into ZONE_MOVABLE again, on either node. */
+	move_all(_metadata, c, buf, NB, away);
+	ASSERT_EQ(0, movable_pages(c, buf, 1)) TH_LOG("buffer 0 was moved back into ZONE_MOVABLE");
+	move_all(_metadata, c, buf, 1, node);
+	ASSERT_EQ(0, movable_pages(c, buf, 1)) TH_LOG("buffer 0 was moved back into ZONE_MOVABLE");
+	read_check(_metadata, &c->ring[0], fd, buf, NB, 0, 24);
+	free(data);
+
+	/* Switched off: registration migrates out of ZONE_MOVABLE first. */
+	ASSERT_EQ(0, io_uring_unregister_buffers(&c->ring[0]));
+	buf = movable_buf(_metadata, c, NB, &node);
+	ASSERT_EQ(0, write_str(PINPAGE_SYSCTL, "0"));
+	page_iovs(iov, buf, NB);
+	ret = io_uring_register_buffers(&c->ring[0], iov, NB);
+	ASSERT_EQ(0, write_str(PINPAGE_SYSCTL, "1"));
+	ASSERT_EQ(0, ret) TH_LOG("registering with the switch off: %s", strerror(-ret));
+	in = movable_pages(c, buf, NB);
+	ASSERT_EQ(0, in) TH_LOG("%d pages stayed in ZONE_MOVABLE with the switch off", in);
+	read_check(_metadata, &c->ring[0], fd, buf, NB, 0, 25);
+	check_released(_metadata, c);
 }
 
 /* vm.pinpage_migrate=0: registered buffers stay; back to 1: they move. */

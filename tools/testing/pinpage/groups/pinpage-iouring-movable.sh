@@ -1,0 +1,15 @@
+#!/bin/sh
+# pinpage_iouring's ZONE_MOVABLE case (registered buffers as bounded owners that stay in
+# ZONE_MOVABLE until a use nobody bounds), which needs movablecore=; the other cases run
+# in the pinpage-iouring group, without it.
+# PINPAGE-VM: SMP=2
+# PINPAGE-VM: APPEND="movablecore=512M"
+# PINPAGE-VM: TIMEOUT=300
+. /groups/lib.sh
+run_test pinpage_iouring 200 pinpage_iouring -t movable_bounded
+stale=$(awk '$1 == "pinpage_stale_freed" { print $2 }' /proc/vmstat)
+if [ "${stale:-0}" != 0 ]; then
+	echo "# $stale pages were freed with pinpage records left"
+	exit 1
+fi
+exit 0
