@@ -4,11 +4,12 @@
 
 H := tools/testing/pinpage
 
-.PHONY: help check demo build group check-stock expected-skips selftest-harness repin devtree export deps assemble clean distclean
+.PHONY: help check demo bench build group check-stock expected-skips selftest-harness repin devtree export deps assemble clean distclean
 
 help:
 	@echo "make check              install, assemble, build the test kernel, boot every group, report"
 	@echo "make demo               build the release kernel and boot the narrated scenario"
+	@echo "make bench              io_uring buffer benchmark on the release and the stock kernel"
 	@echo "make group G=<name>     incremental build + one test group (groups: $(H)/groups.list)"
 	@echo "make build              assemble and build the test kernel and guest programs, no boot"
 	@echo "make check-stock        the upstream gate on the unpatched base kernel, for comparison"
@@ -24,6 +25,9 @@ check:
 
 demo:
 	@$(H)/demo.sh
+
+bench:
+	@$(H)/bench.sh
 
 group:
 	@test -n "$(G)" || { echo "usage: make group G=<name> (see $(H)/groups.list)"; exit 2; }
