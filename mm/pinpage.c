@@ -145,13 +145,19 @@ static bool entry_is_node(void *entry)
 	return !xa_is_value(entry) && ((unsigned long)entry & PINPAGE_NODE_TAG);
 }
 
-/* The entry for one pin of @owner with @cookie, or NULL if it needs a node. */
+/*
+ * The entry for one pin of @owner with @cookie, or NULL if it needs a node:
+ * a value entry holds the owner's id in its upper and the cookie in its lower
+ * 32 bits, so it only exists on 64-bit.
+ */
 static void *single_entry(struct pinpage_owner *owner, u32 cookie)
 {
 	if (!cookie)
 		return owner;
+#ifdef CONFIG_64BIT
 	if (owner->id)
 		return xa_mk_value((unsigned long)owner->id << 32 | cookie);
+#endif
 	return NULL;
 }
 
@@ -159,7 +165,7 @@ static void *single_entry(struct pinpage_owner *owner, u32 cookie)
 static bool entry_is_single(void *entry, struct pinpage_owner *owner)
 {
 	if (xa_is_value(entry))
-		return owner->id && xa_to_value(entry) >> 32 == owner->id;
+		return owner->id && upper_32_bits(xa_to_value(entry)) == owner->id;
 	return entry == owner;
 }
 
@@ -175,9 +181,9 @@ static struct pinpage_rec single_rec(void *entry)
 		return (struct pinpage_rec){ .owner = entry, .count = 1 };
 	v = xa_to_value(entry);
 	return (struct pinpage_rec){
-		.owner = xa_load(&pinpage_owner_ids, v >> 32),
+		.owner = xa_load(&pinpage_owner_ids, upper_32_bits(v)),
 		.count = 1,
-		.cookie = (u32)v,
+		.cookie = lower_32_bits(v),
 	};
 }
 
