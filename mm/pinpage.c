@@ -816,13 +816,18 @@ static unsigned long owner_forget(struct pinpage_owner *owner)
 
 /**
  * pinpage_owner_quiesce() - wait until no migration calls into an owner
- * @owner: the owner, whose ->isolate() refuses from now on.
+ * @owner: the owner, whose ->isolate() refuses from now on, or which just
+ *	changed its callbacks.
  *
  * For teardown: once it returns, no migration isolates, moves or puts back
  * @owner's folios, so the owner's own references to its folios are stable
  * and it can drop its pins with pinpage_drop() on the folios it names.
  * Migrations that isolated @owner before its ->isolate() started refusing
- * are waited for; that wait is as bounded as the migration.
+ * are waited for; that wait is as bounded as the migration.  An owner that
+ * switched to callbacks with other flags (see pinpage_move_out_of_movable())
+ * uses it to wait for the migrations that started under the old ones; new
+ * migrations may start meanwhile, so that wait ends at the first moment no
+ * migration of the owner is in progress.
  *
  * Context: process context; may sleep.  Not from the owner's callbacks.
  */
