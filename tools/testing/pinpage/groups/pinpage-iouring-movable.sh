@@ -6,7 +6,7 @@
 # PINPAGE-VM: APPEND="movablecore=512M"
 # PINPAGE-VM: TIMEOUT=300
 . /groups/lib.sh
-run_test pinpage_iouring 200 pinpage_iouring -t movable_bounded
+run_test pinpage_iouring 200 pinpage_iouring -t movable_bounded -t movable_offline
 stale=$(awk '$1 == "pinpage_stale_freed" { print $2 }' /proc/vmstat)
 if [ "${stale:-0}" != 0 ]; then
 	echo "# $stale pages were freed with pinpage records left"

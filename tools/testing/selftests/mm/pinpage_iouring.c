@@ -2268,6 +2268,138 @@ TEST_F_TIMEOUT(iou, movable_bounded, 60)
 	check_released(_metadata, c);
 }
 
+#define MEMORY_SYSFS	"/sys/devices/system/memory"
+#define KPF_RESERVED	32
+
+/* Pages per memory block, or 0. */
+static unsigned long block_pages(void)
+{
+	char buf[64];
+
+	if (read_str(MEMORY_SYSFS "/block_size_bytes", buf, sizeof(buf)) < 0)
+		return 0;
+	return strtoul(buf, NULL, 16) / psize;
+}
+
+/* Does memory block @block (of @ppb pages) hold a reserved page? */
+static bool block_reserved(struct ctx *c, long block, unsigned long ppb)
+{
+	uint64_t flags[4096];
+	unsigned long pfn, n, i;
+
+	for (pfn = block * ppb; pfn < (block + 1) * ppb; pfn += n) {
+		n = (block + 1) * ppb - pfn;
+		if (n > 4096)
+			n = 4096;
+		if (pread(c->kpageflags_fd, flags, n * 8, pfn * 8) != (ssize_t)(n * 8))
+			return true;
+		for (i = 0; i < n; i++)
+			if (flags[i] & (1ULL << KPF_RESERVED))
+				return true;
+	}
+	return false;
+}
+
+/* Write @state ("offline", "online_movable") to memory block @block. */
+static int block_set(long block, const char *state)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), MEMORY_SYSFS "/memory%ld/state", block);
+	return write_str(path, state);
+}
+
+/*
+ * Offlining a ZONE_MOVABLE memory block that holds registered buffers
+ * (bounded owners, left there at registration) moves them out of it, with
+ * their data, and the block goes offline.  The block is one without
+ * reserved pages; a chunk faulted on its node provides @NB pages inside it.
+ */
+TEST_F_TIMEOUT(iou, movable_offline, 120)
+{
+	enum { NB = 16 };
+	const size_t chunk = 384UL << 20;
+	struct zone_rec z[MAX_ZONES];
+	struct iovec iov[NB];
+	struct ctx *c = &self->c;
+	unsigned long ppb = block_pages(), off, end;
+	uint64_t pfn0[NB], pfn;
+	long block = -1, b;
+	int nz, k, n = 0, i, fd, ret;
+	char *mem;
+
+	ASSERT_LT(0UL, ppb) TH_LOG("no " MEMORY_SYSFS "/block_size_bytes (memory hotplug?)");
+	nz = read_zones(z, MAX_ZONES);
+	ASSERT_LT(0, nz);
+	for (k = 0; k < nz && block < 0; k++) {
+		if (strcmp(z[k].name, "Movable"))
+			continue;
+		for (b = (z[k].start + ppb - 1) / ppb; (b + 1) * ppb <= z[k].start + z[k].spanned; b++)
+			if (!block_reserved(c, b, ppb)) {
+				block = b;
+				break;
+			}
+	}
+	ASSERT_LE(0, block) TH_LOG("no ZONE_MOVABLE memory block without reserved pages");
+	k--;
+	mem = map_anon(c, chunk, false);
+	ASSERT_NE(NULL, mem);
+	ASSERT_EQ(0, bind_node(z[k].node));
+	for (off = 0; off < chunk && n < NB; off += psize) {
+		mem[off] = 1;
+		pfn = pfn_at(c, mem + off);
+		if (pfn / ppb != (unsigned long)block)
+			continue;
+		fill(mem + off, psize, seed_of(31, n));
+		iov[n++] = (struct iovec){ mem + off, psize };
+	}
+	bind_node(-1);
+	ASSERT_EQ(NB, n) TH_LOG("%lu MiB faulted on node %d, %d pages in memory%ld", off >> 20,
+				z[k].node, n, block);
+	/* Give back what is not a buffer, so that offlining has room. */
+	for (end = off, off = 0, i = 0; off < end; off += psize) {
+		if (i < NB && mem + off == iov[i].iov_base) {
+			i++;
+			continue;
+		}
+		madvise(mem + off, psize, MADV_DONTNEED);
+	}
+	for (i = 0; i < NB; i++)
+		pfn0[i] = pfn_at(c, iov[i].iov_base);
+	fd = tmpfs_file(c, NB * psize);
+	ASSERT_LE(0, fd) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	ring_init(_metadata, c, 0, 32);
+	register_bufs(_metadata, c, 0, iov, NB);
+	for (i = 0; i < NB; i++)
+		ASSERT_EQ(pfn0[i], pfn_at(c, iov[i].iov_base)) TH_LOG("registration moved buffer %d", i);
+
+	ret = block_set(block, "offline");
+	ASSERT_EQ(0, ret) TH_LOG("offlining memory%ld with %d registered buffers in it: %s", block,
+				 NB, strerror(-ret));
+	for (i = 0; i < NB; i++) {
+		pfn = pfn_at(c, iov[i].iov_base);
+		ASSERT_NE((unsigned long)block, pfn / ppb) TH_LOG("buffer %d still in memory%ld", i, block);
+		ASSERT_EQ(-1, check(iov[i].iov_base, psize, seed_of(31, i)))
+			TH_LOG("buffer %d lost its data in the move", i);
+	}
+	TH_LOG("memory%ld offline; its %d registered buffers moved", block, NB);
+	ret = block_set(block, "online_movable");
+	ASSERT_EQ(0, ret) TH_LOG("onlining memory%ld again: %s", block, strerror(-ret));
+	/* The kernel's view moved with them. */
+	for (i = 0; i < NB; i++) {
+		struct seg s = { iov[i].iov_base, psize, i, (off_t)i * psize };
+		char err[256] = "", *tmp = malloc(psize);
+
+		ASSERT_NE(NULL, tmp);
+		ASSERT_EQ(0, io_batch(&c->ring[0], true, fd, &s, 1, err, sizeof(err))) TH_LOG("%s", err);
+		ASSERT_EQ((ssize_t)psize, pread(fd, tmp, psize, s.off));
+		ASSERT_EQ(-1, check(tmp, psize, seed_of(31, i)))
+			TH_LOG("WRITE_FIXED from buffer %d after the offline wrote other data", i);
+		free(tmp);
+	}
+	check_released(_metadata, c);
+}
+
 /* vm.pinpage_migrate=0: registered buffers stay; back to 1: they move. */
 TEST_F_TIMEOUT(iou, switch_off, 60)
 {
