@@ -2400,6 +2400,96 @@ TEST_F_TIMEOUT(iou, movable_offline, 120)
 	check_released(_metadata, c);
 }
 
+#define CMA_AREA	"/sys/kernel/debug/cma/reserved"
+
+/*
+ * A CMA allocation of the whole cma= area while registered buffers lie in
+ * it (bounded owners, left there at registration) moves them out, with
+ * their data.  The buffers are placed by faulting on the area's node,
+ * preferred, not bound, until the allocator serves pages from CMA.
+ */
+TEST_F_TIMEOUT(iou, cma_alloc, 120)
+{
+	enum { NB = 16 };
+	const size_t chunk = 640UL << 20;
+	unsigned long base, count, off, end, mask[MAXNODE / 64] = { 0 };
+	struct zone_rec z[MAX_ZONES];
+	struct ctx *c = &self->c;
+	struct iovec iov[NB];
+	uint64_t pfn0[NB], pfn;
+	char buf[64], *mem;
+	int nz, k, node = -1, n = 0, i, fd, ret;
+
+	ASSERT_LE(0, read_str(CMA_AREA "/base_pfn", buf, sizeof(buf)))
+		TH_LOG("no " CMA_AREA " (boot with cma=, CONFIG_CMA_DEBUGFS)");
+	base = strtoul(buf, NULL, 10);
+	ASSERT_LE(0, read_str(CMA_AREA "/count", buf, sizeof(buf)));
+	count = strtoul(buf, NULL, 10);
+	ASSERT_LT(0UL, count);
+	nz = read_zones(z, MAX_ZONES);
+	for (k = 0; k < nz; k++)
+		if (base >= z[k].start && base < z[k].start + z[k].spanned)
+			node = z[k].node;
+	ASSERT_LE(0, node) TH_LOG("CMA area at pfn %#lx in no zone", base);
+
+	mem = map_anon(c, chunk, false);
+	ASSERT_NE(NULL, mem);
+	mask[node / 64] = 1UL << (node % 64);
+	ASSERT_EQ(0, syscall(__NR_set_mempolicy, MPOL_PREFERRED, mask, MAXNODE + 1));
+	for (off = 0; off < chunk && n < NB; off += psize) {
+		mem[off] = 1;
+		pfn = pfn_at(c, mem + off);
+		if (pfn < base || pfn >= base + count)
+			continue;
+		fill(mem + off, psize, seed_of(41, n));
+		iov[n++] = (struct iovec){ mem + off, psize };
+	}
+	bind_node(-1);
+	ASSERT_EQ(NB, n) TH_LOG("%lu MiB faulted preferring node %d, %d pages in CMA", off >> 20,
+				node, n);
+	for (end = off, off = 0, i = 0; off < end; off += psize) {
+		if (i < NB && mem + off == iov[i].iov_base) {
+			i++;
+			continue;
+		}
+		madvise(mem + off, psize, MADV_DONTNEED);
+	}
+	for (i = 0; i < NB; i++)
+		pfn0[i] = pfn_at(c, iov[i].iov_base);
+	fd = tmpfs_file(c, NB * psize);
+	ASSERT_LE(0, fd) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	ring_init(_metadata, c, 0, 32);
+	register_bufs(_metadata, c, 0, iov, NB);
+	for (i = 0; i < NB; i++)
+		ASSERT_EQ(pfn0[i], pfn_at(c, iov[i].iov_base)) TH_LOG("registration moved buffer %d", i);
+
+	snprintf(buf, sizeof(buf), "%lu", count);
+	ret = write_str(CMA_AREA "/alloc", buf);
+	ASSERT_EQ(0, ret) TH_LOG("allocating the whole CMA area (%lu pages) with %d registered buffers in it: %s",
+				 count, NB, strerror(-ret));
+	for (i = 0; i < NB; i++) {
+		pfn = pfn_at(c, iov[i].iov_base);
+		ASSERT_TRUE(pfn < base || pfn >= base + count) TH_LOG("buffer %d still in CMA", i);
+		ASSERT_EQ(-1, check(iov[i].iov_base, psize, seed_of(41, i)))
+			TH_LOG("buffer %d lost its data in the move", i);
+	}
+	ret = write_str(CMA_AREA "/free", buf);
+	ASSERT_EQ(0, ret) TH_LOG("freeing the CMA allocation: %s", strerror(-ret));
+	TH_LOG("CMA allocation of %lu pages moved %d registered buffers out", count, NB);
+	for (i = 0; i < NB; i++) {
+		struct seg s = { iov[i].iov_base, psize, i, (off_t)i * psize };
+		char err[256] = "", *tmp = malloc(psize);
+
+		ASSERT_NE(NULL, tmp);
+		ASSERT_EQ(0, io_batch(&c->ring[0], true, fd, &s, 1, err, sizeof(err))) TH_LOG("%s", err);
+		ASSERT_EQ((ssize_t)psize, pread(fd, tmp, psize, s.off));
+		ASSERT_EQ(-1, check(tmp, psize, seed_of(41, i)))
+			TH_LOG("WRITE_FIXED from buffer %d after the CMA allocation wrote other data", i);
+		free(tmp);
+	}
+	check_released(_metadata, c);
+}
+
 /* vm.pinpage_migrate=0: registered buffers stay; back to 1: they move. */
 TEST_F_TIMEOUT(iou, switch_off, 60)
 {
