@@ -109,7 +109,7 @@
 #define NSEC		1000000000ULL
 #define LOOP_MIN_NS	(3 * NSEC)	/* I/O loops: at least, ... */
 #define LOOP_MAX_NS	(8 * NSEC)	/* ... and at most (move_pages) */
-#define COMPACT_PASSES	5
+#define COMPACT_PASSES	20	/* passes before a compaction case gives up */
 #define STEER_SAMPLE	(128UL << 20)	/* fault this much from DMA32/Normal first */
 #define STEER_MAX	(1UL << 30)
 #define RACE_NS		(3 * NSEC)
@@ -1381,8 +1381,8 @@ TEST_F_TIMEOUT(iou, fixed_rw_compaction, 400)
 	struct iovec iov[MAX_BUFS];
 	struct rw_job j = { .n = NR_BUFS };
 	struct mover m = { .compaction = true };
+	long long migrated, isolated, refused;
 	struct zone_rec zone;
-	long long migrated;
 	uint64_t ns;
 	char *w;
 	int fd;
@@ -1403,10 +1403,14 @@ TEST_F_TIMEOUT(iou, fixed_rw_compaction, 400)
 	m.node = zone.node;
 	mover_alloc(_metadata, &m, c, w, w + NR_BUFS * psize, NR_BUFS * psize);
 	migrated = vmstat_get("pinpage_migrated");
+	isolated = vmstat_get("pinpage_isolate");
+	refused = vmstat_get("pinpage_isolate_refused");
 	ns = run_rw(_metadata, &j, &m, NSEC, 300 * NSEC);
 	migrated = vmstat_get("pinpage_migrated") - migrated;
-	TH_LOG("%.1f s: %lu I/O rounds, %lu compaction passes; %lu of %lu pages changed PFN; pinpage_migrated +%lld",
-	       ns / 1e9, j.iters, m.rounds, m.nr_changed, m.nr_pfns, migrated);
+	isolated = vmstat_get("pinpage_isolate") - isolated;
+	refused = vmstat_get("pinpage_isolate_refused") - refused;
+	TH_LOG("%.1f s: %lu I/O rounds, %lu compaction passes; %lu of %lu pages changed PFN; pinpage_migrated +%lld, isolate +%lld, refused +%lld",
+	       ns / 1e9, j.iters, m.rounds, m.nr_changed, m.nr_pfns, migrated, isolated, refused);
 	ASSERT_EQ('\0', j.err[0]) TH_LOG("I/O: %s", j.err);
 	ASSERT_EQ('\0', m.err[0]) TH_LOG("mover: %s", m.err);
 	ASSERT_LT(0UL, j.iters);
@@ -1642,6 +1646,22 @@ static int reap_chain(struct io_uring *r, struct compactor *k, int left, int *ba
  * Compaction runs in another thread so that this one keeps reaping
  * completions (issuing the next read of the chain).
  */
+/* Wait up to @secs for /dev/nullb0 to have a read in flight: 0, or -ETIMEDOUT. */
+static int wait_nullb_read(int secs)
+{
+	uint64_t end = now_ns() + secs * NSEC;
+	char buf[64];
+	long reads;
+
+	do {
+		if (read_str("/sys/block/nullb0/inflight", buf, sizeof(buf)) >= 0 &&
+		    sscanf(buf, "%ld", &reads) == 1 && reads > 0)
+			return 0;
+		usleep(1000);
+	} while (now_ns() < end);
+	return -ETIMEDOUT;
+}
+
 TEST_F_TIMEOUT(iou, long_inflight, 300)
 {
 	struct ctx *c = &self->c;
@@ -1652,7 +1672,7 @@ TEST_F_TIMEOUT(iou, long_inflight, 300)
 	struct zone_rec zone;
 	long long completion, irqmode, refused;
 	uint64_t t, tc, x0, y0;
-	int nreads, done, reaped, i, st, dev, bad_res = psize, ret;
+	int nreads, done, reaped, i, st, dev, bad_res = psize, ret, away;
 	char *x, *y, *chunk;
 	pthread_t th;
 
@@ -1676,6 +1696,8 @@ TEST_F_TIMEOUT(iou, long_inflight, 300)
 	       completion / 1e9);
 
 	chunk = steer_low(_metadata, c, 16, &zone);
+	/* steer_low() may have found room on either node: move away from it. */
+	away = zone.node == c->home ? c->other : c->home;
 	x = chunk;
 	y = chunk + 8 * psize;
 	memset(y, 0x22, psize);
@@ -1698,23 +1720,29 @@ TEST_F_TIMEOUT(iou, long_inflight, 300)
 	ASSERT_EQ(0U, io_uring_cq_ready(&c->ring[0]))
 		TH_LOG("a read from /dev/nullb0 completed at once");
 
+	/*
+	 * The first read may still wait for an io-wq worker: only a read the
+	 * device has is in flight on X.
+	 */
+	ASSERT_EQ(0, wait_nullb_read(10)) TH_LOG("/dev/nullb0 never had a read in flight");
+
 	/* 1: X, under a read, does not move and its owner refuses. */
 	refused = vmstat_get("pinpage_isolate_refused");
 	t = now_ns();
-	st = move_one(x, c->other);
+	st = move_one(x, away);
 	t = now_ns() - t;
 	refused = vmstat_get("pinpage_isolate_refused") - refused;
 	done = io_uring_cq_ready(&c->ring[0]);	/* completed, not reaped yet */
 	TH_LOG("move_pages(X) under a read: status %d after %.3f s; pinpage_isolate_refused +%lld",
 	       st, t / 1e9, refused);
-	ASSERT_NE(c->other, st) TH_LOG("X moved while a read was in flight");
+	ASSERT_NE(away, st) TH_LOG("X moved while a read was in flight");
 	ASSERT_EQ(x0, pfn_at(c, x));
 	ASSERT_LT(0, refused) TH_LOG("the busy owner was never asked or never refused");
 	ASSERT_GT(nreads, done) TH_LOG("the reads were done before move_pages() ended");
 
 	/* 2: Y, idle, moves meanwhile. */
-	st = move_one(y, c->other);
-	ASSERT_EQ(c->other, st) TH_LOG("idle Y did not move while X was busy: status %d", st);
+	st = move_one(y, away);
+	ASSERT_EQ(away, st) TH_LOG("idle Y did not move while X was busy: status %d", st);
 	ASSERT_NE(y0, pfn_at(c, y));
 	for (i = 0; i < (int)psize; i++)
 		ASSERT_EQ(0x22, y[i]) TH_LOG("Y's byte %d changed in the move", i);
@@ -1753,8 +1781,8 @@ TEST_F_TIMEOUT(iou, long_inflight, 300)
 	       (unsigned long long)x0, (unsigned long long)pfn_at(c, x));
 	ASSERT_NE(x0, pfn_at(c, x)) TH_LOG("compaction does not move idle X: step 3 proves nothing");
 	x0 = pfn_at(c, x);
-	st = move_one(x, c->other);
-	ASSERT_EQ(c->other, st) TH_LOG("idle X did not move: status %d", st);
+	st = move_one(x, away);
+	ASSERT_EQ(away, st) TH_LOG("idle X did not move: status %d", st);
 	ASSERT_NE(x0, pfn_at(c, x));
 	check_released(_metadata, c);
 }
