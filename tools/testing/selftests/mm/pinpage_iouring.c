@@ -2338,6 +2338,60 @@ static int block_set(long block, const char *state)
 }
 
 /*
+ * Fault the pages of @mem (@len bytes, under the caller's memory policy)
+ * until @n of them lie in PFNs [@lo, @hi); fill those with seed_of(@round, i)
+ * and describe them in @iov; give the other faulted pages back.  Returns the
+ * number found; *@faulted says how much was faulted to find them.
+ */
+static int place_pages(struct ctx *c, char *mem, size_t len, uint64_t lo, uint64_t hi,
+		       struct iovec *iov, int n, uint64_t round, size_t *faulted)
+{
+	size_t off, end;
+	uint64_t pfn;
+	int found = 0, i;
+
+	for (off = 0; off < len && found < n; off += psize) {
+		mem[off] = 1;
+		pfn = pfn_at(c, mem + off);
+		if (pfn < lo || pfn >= hi)
+			continue;
+		fill(mem + off, psize, seed_of(round, found));
+		iov[found++] = (struct iovec){ mem + off, psize };
+	}
+	*faulted = off;
+	for (end = off, off = 0, i = 0; off < end; off += psize) {
+		if (i < found && mem + off == iov[i].iov_base) {
+			i++;
+			continue;
+		}
+		madvise(mem + off, psize, MADV_DONTNEED);
+	}
+	return found;
+}
+
+/*
+ * After a move: every buffer of @iov holds seed_of(@round, i) for the kernel
+ * too (WRITE_FIXED from it writes that to @fd).
+ */
+static void write_each_check(struct __test_metadata *_metadata, struct ctx *c, int fd,
+			     const struct iovec *iov, int n, uint64_t round, const char *after)
+{
+	char err[256] = "", *tmp = malloc(psize);
+	int i;
+
+	ASSERT_NE(NULL, tmp);
+	for (i = 0; i < n; i++) {
+		struct seg s = { iov[i].iov_base, psize, i, (off_t)i * psize };
+
+		ASSERT_EQ(0, io_batch(&c->ring[0], true, fd, &s, 1, err, sizeof(err))) TH_LOG("%s", err);
+		ASSERT_EQ((ssize_t)psize, pread(fd, tmp, psize, s.off));
+		ASSERT_EQ(-1, check(tmp, psize, seed_of(round, i)))
+			TH_LOG("WRITE_FIXED from buffer %d after %s wrote other data", i, after);
+	}
+	free(tmp);
+}
+
+/*
  * Offlining a ZONE_MOVABLE memory block that holds registered buffers
  * (bounded owners, left there at registration) moves them out of it, with
  * their data, and the block goes offline.  The block is one without
@@ -2350,8 +2404,9 @@ TEST_F_TIMEOUT(iou, movable_offline, 120)
 	struct zone_rec z[MAX_ZONES];
 	struct iovec iov[NB];
 	struct ctx *c = &self->c;
-	unsigned long ppb = block_pages(), off, end;
+	unsigned long ppb = block_pages();
 	uint64_t pfn0[NB], pfn;
+	size_t faulted;
 	long block = -1, b;
 	int nz, k, n = 0, i, fd, ret;
 	char *mem;
@@ -2373,25 +2428,11 @@ TEST_F_TIMEOUT(iou, movable_offline, 120)
 	mem = map_anon(c, chunk, false);
 	ASSERT_NE(NULL, mem);
 	ASSERT_EQ(0, bind_node(z[k].node));
-	for (off = 0; off < chunk && n < NB; off += psize) {
-		mem[off] = 1;
-		pfn = pfn_at(c, mem + off);
-		if (pfn / ppb != (unsigned long)block)
-			continue;
-		fill(mem + off, psize, seed_of(31, n));
-		iov[n++] = (struct iovec){ mem + off, psize };
-	}
+	/* What is not a buffer goes back, so that offlining has room. */
+	n = place_pages(c, mem, chunk, block * ppb, (block + 1) * ppb, iov, NB, 31, &faulted);
 	bind_node(-1);
-	ASSERT_EQ(NB, n) TH_LOG("%lu MiB faulted on node %d, %d pages in memory%ld", off >> 20,
+	ASSERT_EQ(NB, n) TH_LOG("%zu MiB faulted on node %d, %d pages in memory%ld", faulted >> 20,
 				z[k].node, n, block);
-	/* Give back what is not a buffer, so that offlining has room. */
-	for (end = off, off = 0, i = 0; off < end; off += psize) {
-		if (i < NB && mem + off == iov[i].iov_base) {
-			i++;
-			continue;
-		}
-		madvise(mem + off, psize, MADV_DONTNEED);
-	}
 	for (i = 0; i < NB; i++)
 		pfn0[i] = pfn_at(c, iov[i].iov_base);
 	fd = tmpfs_file(c, NB * psize);
@@ -2414,17 +2455,7 @@ TEST_F_TIMEOUT(iou, movable_offline, 120)
 	ret = block_set(block, "online_movable");
 	ASSERT_EQ(0, ret) TH_LOG("onlining memory%ld again: %s", block, strerror(-ret));
 	/* The kernel's view moved with them. */
-	for (i = 0; i < NB; i++) {
-		struct seg s = { iov[i].iov_base, psize, i, (off_t)i * psize };
-		char err[256] = "", *tmp = malloc(psize);
-
-		ASSERT_NE(NULL, tmp);
-		ASSERT_EQ(0, io_batch(&c->ring[0], true, fd, &s, 1, err, sizeof(err))) TH_LOG("%s", err);
-		ASSERT_EQ((ssize_t)psize, pread(fd, tmp, psize, s.off));
-		ASSERT_EQ(-1, check(tmp, psize, seed_of(31, i)))
-			TH_LOG("WRITE_FIXED from buffer %d after the offline wrote other data", i);
-		free(tmp);
-	}
+	write_each_check(_metadata, c, fd, iov, NB, 31, "the offline");
 	check_released(_metadata, c);
 }
 
@@ -2440,7 +2471,8 @@ TEST_F_TIMEOUT(iou, cma_alloc, 120)
 {
 	enum { NB = 16 };
 	const size_t chunk = 640UL << 20;
-	unsigned long base, count, off, end, mask[MAXNODE / 64] = { 0 };
+	unsigned long base, count, mask[MAXNODE / 64] = { 0 };
+	size_t faulted;
 	struct zone_rec z[MAX_ZONES];
 	struct ctx *c = &self->c;
 	struct iovec iov[NB];
@@ -2464,24 +2496,10 @@ TEST_F_TIMEOUT(iou, cma_alloc, 120)
 	ASSERT_NE(NULL, mem);
 	mask[node / 64] = 1UL << (node % 64);
 	ASSERT_EQ(0, syscall(__NR_set_mempolicy, MPOL_PREFERRED, mask, MAXNODE + 1));
-	for (off = 0; off < chunk && n < NB; off += psize) {
-		mem[off] = 1;
-		pfn = pfn_at(c, mem + off);
-		if (pfn < base || pfn >= base + count)
-			continue;
-		fill(mem + off, psize, seed_of(41, n));
-		iov[n++] = (struct iovec){ mem + off, psize };
-	}
+	n = place_pages(c, mem, chunk, base, base + count, iov, NB, 41, &faulted);
 	bind_node(-1);
-	ASSERT_EQ(NB, n) TH_LOG("%lu MiB faulted preferring node %d, %d pages in CMA", off >> 20,
+	ASSERT_EQ(NB, n) TH_LOG("%zu MiB faulted preferring node %d, %d pages in CMA", faulted >> 20,
 				node, n);
-	for (end = off, off = 0, i = 0; off < end; off += psize) {
-		if (i < NB && mem + off == iov[i].iov_base) {
-			i++;
-			continue;
-		}
-		madvise(mem + off, psize, MADV_DONTNEED);
-	}
 	for (i = 0; i < NB; i++)
 		pfn0[i] = pfn_at(c, iov[i].iov_base);
 	fd = tmpfs_file(c, NB * psize);
@@ -2504,17 +2522,7 @@ TEST_F_TIMEOUT(iou, cma_alloc, 120)
 	ret = write_str(CMA_AREA "/free", buf);
 	ASSERT_EQ(0, ret) TH_LOG("freeing the CMA allocation: %s", strerror(-ret));
 	TH_LOG("CMA allocation of %lu pages moved %d registered buffers out", count, NB);
-	for (i = 0; i < NB; i++) {
-		struct seg s = { iov[i].iov_base, psize, i, (off_t)i * psize };
-		char err[256] = "", *tmp = malloc(psize);
-
-		ASSERT_NE(NULL, tmp);
-		ASSERT_EQ(0, io_batch(&c->ring[0], true, fd, &s, 1, err, sizeof(err))) TH_LOG("%s", err);
-		ASSERT_EQ((ssize_t)psize, pread(fd, tmp, psize, s.off));
-		ASSERT_EQ(-1, check(tmp, psize, seed_of(41, i)))
-			TH_LOG("WRITE_FIXED from buffer %d after the CMA allocation wrote other data", i);
-		free(tmp);
-	}
+	write_each_check(_metadata, c, fd, iov, NB, 41, "the CMA allocation");
 	check_released(_metadata, c);
 }
 
