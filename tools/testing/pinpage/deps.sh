@@ -21,8 +21,10 @@ have=$(dpkg-query -W -f='${Version}' "$BASE_PKG" 2>/dev/null || true)
 say "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq > "$B/apt-update.log" 2>&1 || { mkdir -p "$B"; apt-get update -qq || die "apt-get update failed"; }
-if ! apt-cache madison "$BASE_PKG" 2>/dev/null | grep -q " $BASE_VERSION "; then
-	found=$(apt-cache madison "$BASE_PKG" 2>/dev/null | awk '{print $3}' | xargs)
+# Read madison's list once: "grep -q" in a pipe under pipefail can fail with SIGPIPE.
+versions=$(apt-cache madison "$BASE_PKG" 2>/dev/null | awk '{print $3}' | xargs)
+if ! [[ " $versions " == *" $BASE_VERSION "* ]]; then
+	found=$versions
 	die "$BASE_PKG $BASE_VERSION (the version the patches were made for) is not available from apt; found: ${found:-none}${have:+, installed: $have}. README.md, \"The pinned base\", says what to do"
 fi
 # shellcheck disable=SC2086
