@@ -10,6 +10,14 @@
  * pinpage_node holding a record (owner, count, cookie) per owner.  Folios
  * without owned pins have no entry and cost nothing.
  *
+ * Records come in two kinds, after their owner's ops: FOLL_PIN pins (what
+ * GUP hands out; a small folio's pin is GUP_PIN_COUNTING_BIAS references)
+ * and, for owners with %PINPAGE_REFERENCES, plain references (folio_get(),
+ * as a kernel subsystem holds its own pages).  Every record knows its kind
+ * (a value entry in a bit, a node record in a field, an owner pointer entry
+ * is always a pin), so that lockless readers can count both without looking
+ * at the owner; "pins" below means either kind where the kind does not matter.
+ *
  * Lock order:
  *   folio lock (migration holds src and dst locked)
  *     owner's own locks (only trylocked inside callbacks, never waited on)
@@ -69,12 +77,15 @@
  *	callbacks; %PINPAGE_COOKIE_MULTI once pins with different cookies
  *	were added.
  * @isolated: @owner agreed to the migration in progress (->isolate returned 0).
+ * @refs: @count counts plain folio references, not FOLL_PIN pins (the owner
+ *	has %PINPAGE_REFERENCES).
  */
 struct pinpage_rec {
 	struct pinpage_owner *owner;
 	unsigned int count;
 	u32 cookie;
 	bool isolated;
+	bool refs;
 };
 
 /**
@@ -119,10 +130,13 @@ struct pinpage_node {
 } __aligned(8);
 
 /*
- * An entry is an owner pointer, a value entry (owner id << 32 | cookie), or a
- * node pointer with this bit set.
+ * An entry is an owner pointer, a value entry (owner id << 32 | cookie, with
+ * PINPAGE_VALUE_REFS for a reference), or a node pointer with this bit set.
  */
 #define PINPAGE_NODE_TAG	4UL
+/* Owner ids fit below the kind bit of a value entry. */
+#define PINPAGE_ID_MAX		((1U << 30) - 1)
+#define PINPAGE_VALUE_REFS	BIT_ULL(62)
 static_assert(__alignof__(struct pinpage_owner) > PINPAGE_NODE_TAG);
 static_assert(__alignof__(struct pinpage_node) > PINPAGE_NODE_TAG);
 
@@ -130,6 +144,8 @@ static DEFINE_XARRAY_FLAGS(pinpage_xa, XA_FLAGS_LOCK_IRQ);
 /* Owner ids, for value entries; an id lives as long as its owner. */
 static DEFINE_XARRAY_ALLOC1(pinpage_owner_ids);
 DEFINE_STATIC_KEY_DEFERRED_FALSE(pinpage_in_use, HZ);
+/* Some owner records plain references: unpinned folios may be owned too. */
+DEFINE_STATIC_KEY_DEFERRED_FALSE(pinpage_refs_in_use, HZ);
 static int sysctl_pinpage_migrate __read_mostly = 1;
 static LIST_HEAD(pinpage_owners);
 static DEFINE_MUTEX(pinpage_owners_lock);
@@ -145,27 +161,41 @@ static bool entry_is_node(void *entry)
 	return !xa_is_value(entry) && ((unsigned long)entry & PINPAGE_NODE_TAG);
 }
 
+static bool owner_refs(struct pinpage_owner *owner)
+{
+	return owner->ops->flags & PINPAGE_REFERENCES;
+}
+
 /*
  * The entry for one pin of @owner with @cookie, or NULL if it needs a node:
  * a value entry holds the owner's id in its upper and the cookie in its lower
- * 32 bits, so it only exists on 64-bit.
+ * 32 bits, so it only exists on 64-bit.  A reference is always a value entry:
+ * the pointer form has no room for the kind.
  */
 static void *single_entry(struct pinpage_owner *owner, u32 cookie)
 {
-	if (!cookie)
+	bool refs = owner_refs(owner);
+
+	if (!cookie && !refs)
 		return owner;
 #ifdef CONFIG_64BIT
 	if (owner->id)
-		return xa_mk_value((unsigned long)owner->id << 32 | cookie);
+		return xa_mk_value((refs ? PINPAGE_VALUE_REFS : 0) |
+				   (unsigned long)owner->id << 32 | cookie);
 #endif
 	return NULL;
+}
+
+static u32 value_id(void *entry)
+{
+	return upper_32_bits(xa_to_value(entry)) & PINPAGE_ID_MAX;
 }
 
 /* Is @entry the single record of one pin of @owner? */
 static bool entry_is_single(void *entry, struct pinpage_owner *owner)
 {
 	if (xa_is_value(entry))
-		return owner->id && upper_32_bits(xa_to_value(entry)) == owner->id;
+		return owner->id && value_id(entry) == owner->id;
 	return entry == owner;
 }
 
@@ -181,9 +211,10 @@ static struct pinpage_rec single_rec(void *entry)
 		return (struct pinpage_rec){ .owner = entry, .count = 1 };
 	v = xa_to_value(entry);
 	return (struct pinpage_rec){
-		.owner = xa_load(&pinpage_owner_ids, upper_32_bits(v)),
+		.owner = xa_load(&pinpage_owner_ids, value_id(entry)),
 		.count = 1,
 		.cookie = lower_32_bits(v),
+		.refs = v & PINPAGE_VALUE_REFS,
 	};
 }
 
@@ -234,59 +265,93 @@ static void *slot_load(struct xa_state *xas)
 	return xa_is_zero(entry) ? NULL : entry;
 }
 
-/* Pins recorded on the folio behind @entry. */
-static unsigned long entry_pins(void *entry)
+/* What the records on one folio hold: FOLL_PIN pins and plain references. */
+struct pinpage_counts {
+	unsigned long pins;
+	unsigned long refs;
+};
+
+/* Pins and references recorded on the folio behind @entry. */
+static struct pinpage_counts entry_counts(void *entry)
 {
+	struct pinpage_counts c = {};
 	struct pinpage_node *node;
-	unsigned long pins = 0;
-	unsigned int i, nr;
+	unsigned int i, nr, count;
 
 	if (!entry)
-		return 0;
-	if (!entry_is_node(entry))
-		return 1;
+		return c;
+	if (xa_is_value(entry) && (xa_to_value(entry) & PINPAGE_VALUE_REFS)) {
+		c.refs = 1;
+		return c;
+	}
+	if (!entry_is_node(entry)) {
+		c.pins = 1;
+		return c;
+	}
 	node = entry_node(entry);
 	nr = min(READ_ONCE(node->nr), node->size);
-	for (i = 0; i < nr; i++)
-		pins += READ_ONCE(node->rec[i].count);
-	return pins;
-}
-
-/* References that @pins pins hold on @folio, as try_grab_folio() takes them. */
-static unsigned long pins_to_refs(struct folio *folio, unsigned long pins)
-{
-	return folio_test_large(folio) ? pins : pins * GUP_PIN_COUNTING_BIAS;
+	for (i = 0; i < nr; i++) {
+		count = READ_ONCE(node->rec[i].count);
+		if (READ_ONCE(node->rec[i].refs))
+			c.refs += count;
+		else
+			c.pins += count;
+	}
+	return c;
 }
 
 /*
- * Records and pin counts agree (CONFIG_DEBUG_VM): a folio carries at least the
- * pins recorded on it, and pins hold references.
+ * References that the records @c hold on @folio: a pin as try_grab_folio()
+ * takes it, and a reference as itself.
  */
-static void check_pins(struct folio *folio, unsigned long recorded)
+static unsigned long counts_to_refs(struct folio *folio,
+				    struct pinpage_counts c)
 {
-	if (!IS_ENABLED(CONFIG_DEBUG_VM) || !recorded)
-		return;
-	if (folio_test_large(folio))
-		VM_WARN_ON_ONCE_FOLIO(atomic_read(&folio->_pincount) < recorded,
-				      folio);
-	VM_WARN_ON_ONCE_FOLIO(folio_ref_count(folio) <
-			      pins_to_refs(folio, recorded), folio);
+	return (folio_test_large(folio) ? c.pins :
+		c.pins * GUP_PIN_COUNTING_BIAS) + c.refs;
 }
 
-/* Move the references of @pins owned pins from @from to @to. */
-static void move_pins(struct folio *from, struct folio *to, unsigned long pins)
+/*
+ * Records and counts agree (CONFIG_DEBUG_VM): a folio carries at least the
+ * pins recorded on it, and pins and references hold references.
+ */
+static void check_counts(struct folio *folio, struct pinpage_counts c)
 {
-	unsigned long refs = pins_to_refs(from, pins);
+	if (!IS_ENABLED(CONFIG_DEBUG_VM) || (!c.pins && !c.refs))
+		return;
+	if (folio_test_large(folio))
+		VM_WARN_ON_ONCE_FOLIO(atomic_read(&folio->_pincount) < c.pins,
+				      folio);
+	VM_WARN_ON_ONCE_FOLIO(folio_ref_count(folio) < counts_to_refs(folio, c),
+			      folio);
+}
+
+/* Move the references of the owned pins and references @c from @from to @to. */
+static void move_counts(struct folio *from, struct folio *to,
+			struct pinpage_counts c)
+{
+	unsigned long refs = counts_to_refs(from, c);
 
 	folio_ref_add(to, refs);
 	folio_ref_sub(from, refs);
+	if (!c.pins)
+		return;
 	if (folio_test_large(from)) {
-		atomic_add(pins, &to->_pincount);
-		atomic_sub(pins, &from->_pincount);
+		atomic_add(c.pins, &to->_pincount);
+		atomic_sub(c.pins, &from->_pincount);
 	}
 	/* The per-node pin counters must balance where the pins are dropped. */
-	node_stat_mod_folio(from, NR_FOLL_PIN_ACQUIRED, -(long)pins);
-	node_stat_mod_folio(to, NR_FOLL_PIN_ACQUIRED, pins);
+	node_stat_mod_folio(from, NR_FOLL_PIN_ACQUIRED, -(long)c.pins);
+	node_stat_mod_folio(to, NR_FOLL_PIN_ACQUIRED, c.pins);
+}
+
+/* @count pins or references of @owner, as counts. */
+static struct pinpage_counts owner_counts(struct pinpage_owner *owner,
+					  unsigned int count)
+{
+	if (owner_refs(owner))
+		return (struct pinpage_counts){ .refs = count };
+	return (struct pinpage_counts){ .pins = count };
 }
 
 /*
@@ -421,6 +486,7 @@ static int __pinpage_add(struct xa_state *xas, struct pinpage_owner *owner,
 	}
 	new->rec[new->nr++] = (struct pinpage_rec){
 		.owner = owner, .count = count, .cookie = cookie,
+		.refs = owner_refs(owner),
 	};
 store:
 	entry_replace(xas, old, node_entry(new));
@@ -476,7 +542,7 @@ int pinpage_add(struct pinpage_owner *owner, struct folio *folio,
 		xas_lock_irq(&xas);
 		ret = __pinpage_add(&xas, owner, count, cookie, &spare, &size);
 		if (!ret && !xas_error(&xas))
-			check_pins(folio, entry_pins(slot_load(&xas)));
+			check_counts(folio, entry_counts(slot_load(&xas)));
 		xas_unlock_irq(&xas);
 		if (ret == -ENOMEM) {
 			if (spare_grow(&spare, size))
@@ -613,7 +679,7 @@ void pinpage_drop(struct pinpage_owner *owner, struct folio *folio,
 	if (cur != folio) {
 		/* Give the caller its pins back where it will drop them. */
 		if (ret == PINPAGE_DROPPED) {
-			move_pins(cur, folio, count);
+			move_counts(cur, folio, owner_counts(owner, count));
 			/* Their writes were copied: keep @cur's data saved. */
 			set_page_dirty_lock(&cur->page);
 		}
@@ -679,7 +745,7 @@ int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
 					    &spare, &size);
 			if (ret || xas_error(&xas))
 				break;		/* retried after allocating */
-			check_pins(folio, entry_pins(slot_load(&xas)));
+			check_counts(folio, entry_counts(slot_load(&xas)));
 			trace_pinpage_add(folio, owner, j - i);
 			added += j - i;
 		}
@@ -769,9 +835,11 @@ void pinpage_owner_init(struct pinpage_owner *owner,
 	atomic_set(&owner->busy, 0);
 	/* Without an id, single pins with a cookie take a node. */
 	if (xa_alloc(&pinpage_owner_ids, &owner->id, owner,
-		     XA_LIMIT(1, INT_MAX), GFP_KERNEL))
+		     XA_LIMIT(1, PINPAGE_ID_MAX), GFP_KERNEL))
 		owner->id = 0;
 	static_branch_deferred_inc(&pinpage_in_use);
+	if (owner_refs(owner))
+		static_branch_deferred_inc(&pinpage_refs_in_use);
 	mutex_lock(&pinpage_owners_lock);
 	list_add_tail(&owner->list, &pinpage_owners);
 	mutex_unlock(&pinpage_owners_lock);
@@ -939,6 +1007,8 @@ void pinpage_owner_destroy(struct pinpage_owner *owner)
 	mutex_lock(&pinpage_owners_lock);
 	list_del(&owner->list);
 	mutex_unlock(&pinpage_owners_lock);
+	if (owner_refs(owner))
+		static_branch_slow_dec_deferred(&pinpage_refs_in_use);
 	static_branch_slow_dec_deferred(&pinpage_in_use);
 }
 EXPORT_SYMBOL_GPL(pinpage_owner_destroy);
@@ -979,30 +1049,45 @@ bool pinpage_can_move(struct folio *folio)
  * Does @folio carry pins beyond the @owned ones that records explain?  Exact
  * for large folios (_pincount); for small ones, any surplus of a whole
  * GUP_PIN_COUNTING_BIAS over the references the caller, the mappings and the
- * owned pins account for.  Smaller surpluses are transient references, which
- * the migration's own count check deals with.
+ * owned pins and references account for.  Smaller surpluses are transient
+ * references, which the migration's own count check deals with.
  */
-static bool has_unowned_pins(struct folio *folio, unsigned long owned)
+static bool has_unowned_pins(struct folio *folio, struct pinpage_counts owned)
 {
 	long extra;
 
 	if (folio_test_large(folio))
-		return atomic_read(&folio->_pincount) > (long)owned;
+		return atomic_read(&folio->_pincount) > (long)owned.pins;
 	extra = folio_ref_count(folio) - folio_expected_ref_count(folio) - 1 -
-		(long)(owned * GUP_PIN_COUNTING_BIAS);
+		(long)counts_to_refs(folio, owned);
 	return extra >= (long)GUP_PIN_COUNTING_BIAS;
 }
 
 bool __pinpage_folio_movable(struct folio *folio)
 {
-	unsigned long owned;
+	struct pinpage_counts owned;
 
 	if (!pinpage_enabled())
 		return false;
 	rcu_read_lock();
-	owned = entry_pins(xa_load(&pinpage_xa, folio_pfn(folio)));
+	owned = entry_counts(xa_load(&pinpage_xa, folio_pfn(folio)));
 	rcu_read_unlock();
-	return owned && !has_unowned_pins(folio, owned);
+	return (owned.pins || owned.refs) && !has_unowned_pins(folio, owned);
+}
+
+/*
+ * Is @folio, which has no FOLL_PIN pin, owned through references?  For the
+ * migration hooks once an owner with %PINPAGE_REFERENCES exists: a lockless
+ * look-up, which the hooks repeat under the lock before they act on it.
+ */
+bool __pinpage_folio_has_refs(struct folio *folio)
+{
+	bool ret;
+
+	rcu_read_lock();
+	ret = !!xa_load(&pinpage_xa, folio_pfn(folio));
+	rcu_read_unlock();
+	return ret;
 }
 
 bool __pinpage_folio_isolated(struct folio *folio)
@@ -1015,6 +1100,20 @@ bool __pinpage_folio_isolated(struct folio *folio)
 	ret = entry_is_node(entry) && READ_ONCE(entry_node(entry)->migrating);
 	rcu_read_unlock();
 	return ret;
+}
+
+/* Owners of the folio behind @entry that copy it themselves (->copy). */
+static unsigned int entry_copiers(void *entry)
+{
+	struct pinpage_node *node;
+	unsigned int i, nr = 0;
+
+	if (!entry_is_node(entry))
+		return !!single_rec(entry).owner->ops->copy;
+	node = entry_node(entry);
+	for (i = 0; i < node->nr; i++)
+		nr += !!node->rec[i].owner->ops->copy;
+	return nr;
 }
 
 /* Do all owners of the folio behind @entry bound their ->isolate()? */
@@ -1057,17 +1156,29 @@ static int isolate_begin(struct xa_state *xas, struct folio *folio,
 			 struct folio *dst)
 {
 	void *entry = slot_load(xas), *cur;
+	struct pinpage_counts counts;
 	struct pinpage_node *node;
 
 	if (!entry)
 		return 0;
-	if (has_unowned_pins(folio, entry_pins(entry))) {
+	counts = entry_counts(entry);
+	/*
+	 * vm.pinpage_migrate=0 keeps pinned folios in place, as without
+	 * pinpage; folios held by references alone moved before pinpage
+	 * existed (AIO rings), and still do.
+	 */
+	if (!pinpage_enabled() && counts.pins)
+		return 0;
+	if (has_unowned_pins(folio, counts)) {
 		count_vm_event(PINPAGE_UNOWNED_SKIPPED);
 		trace_pinpage_unowned(folio);
 		return -EBUSY;
 	}
 	node = entry_is_node(entry) ? entry_node(entry) : NULL;
 	if (WARN_ON_ONCE(node && node->migrating))
+		return -EBUSY;
+	/* Two owners cannot both copy under their own locks. */
+	if (entry_copiers(entry) > 1)
 		return -EBUSY;
 	/* Pins of owners that may not bound ->isolate() stay out of MOVABLE/CMA. */
 	if (!entry_all_bounded(entry) && !folio_is_longterm_pinnable(dst)) {
@@ -1156,7 +1267,7 @@ static void putback_owners(struct folio *folio, bool failed)
 	node->src_pfn = 0;
 	node->dst_pfn = 0;
 	xas_reset(&xas);
-	check_pins(folio, entry_pins(entry));
+	check_counts(folio, entry_counts(entry));
 	node_shrink(&xas, entry);
 	xas_unlock_irq(&xas);
 	if (failed)
@@ -1200,8 +1311,6 @@ int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
 	u32 cookie;
 	int ret;
 
-	if (!pinpage_enabled())
-		return 0;
 	xas_lock_irq(&xas);
 	ret = isolate_begin(&xas, folio, dst);
 	xas_unlock_irq(&xas);
@@ -1311,7 +1420,7 @@ bool __pinpage_migration_refs(struct folio *folio, int *refs)
 		if (node->changed) {
 			ret = false;
 		} else {
-			*refs = pins_to_refs(folio, entry_pins(entry));
+			*refs = counts_to_refs(folio, entry_counts(entry));
 #ifdef CONFIG_DEBUG_VM
 			if (!node->committed)
 				node->csum = csum;
@@ -1321,6 +1430,91 @@ bool __pinpage_migration_refs(struct folio *folio, int *refs)
 	}
 	xa_unlock_irqrestore(&pinpage_xa, flags);
 	return ret;
+}
+
+/* The isolated owner of @folio that copies it, with its cookie, or NULL. */
+static struct pinpage_owner *copier(struct folio *folio, u32 *cookie)
+{
+	struct pinpage_owner *owner = NULL;
+	struct pinpage_node *node;
+	unsigned long flags;
+	unsigned int i;
+	void *entry;
+
+	xa_lock_irqsave(&pinpage_xa, flags);
+	entry = xa_load(&pinpage_xa, folio_pfn(folio));
+	node = entry_is_node(entry) ? entry_node(entry) : NULL;
+	if (node && node->migrating && node->committed) {
+		for (i = 0; i < node->nr && !owner; i++) {
+			if (node->rec[i].isolated && node->rec[i].count &&
+			    node->rec[i].owner->ops->copy) {
+				owner = node->rec[i].owner;
+				*cookie = node->rec[i].cookie;
+			}
+		}
+	}
+	xa_unlock_irqrestore(&pinpage_xa, flags);
+	return owner;
+}
+
+/**
+ * __pinpage_owner_copies() - does an owner of @folio copy it itself?
+ * @folio: a folio being migrated, after __pinpage_migration_refs().
+ *
+ * Return: true when an isolated owner of @folio has a ->copy() callback: the
+ * migration must not copy @folio, and calls __pinpage_copy_folio() at its
+ * point of no return instead.
+ */
+bool __pinpage_owner_copies(struct folio *folio)
+{
+	u32 cookie;
+
+	return copier(folio, &cookie);
+}
+
+/**
+ * __pinpage_copy_folio() - let the owner that copies @src copy it to @dst
+ * @src: the folio being migrated, locked, its references frozen when it is
+ *	in a mapping.
+ * @dst: the new folio, locked, not visible to anyone yet.
+ *
+ * Called at the migration's point of no return (see ->copy()): it cannot
+ * fail after this returns 0.  Interrupts may be disabled.
+ *
+ * Return: 0 after the owner copied @src to @dst and repointed its own
+ * references, or the owner's -EAGAIN: nothing changed, the migration fails.
+ */
+int __pinpage_copy_folio(struct folio *src, struct folio *dst)
+{
+	struct pinpage_owner *owner;
+	u32 cookie = 0;
+	int ret;
+
+	owner = copier(src, &cookie);
+	if (WARN_ON_ONCE(!owner))
+		return -EAGAIN;
+	/* Isolated: the migration holds the owner busy, it stays alive. */
+	ret = owner->ops->copy(owner, src, dst, cookie);
+	trace_pinpage_copy(src, owner, ret);
+	if (ret) {
+		WARN_ON_ONCE(ret != -EAGAIN);
+		return -EAGAIN;
+	}
+#ifdef CONFIG_DEBUG_VM
+	{
+		struct pinpage_node *node;
+		unsigned long flags;
+		u32 csum = folio_csum(src);
+
+		/* The owner copied, and src stays as it was from now on. */
+		VM_WARN_ON_ONCE_FOLIO(csum != folio_csum(dst), src);
+		xa_lock_irqsave(&pinpage_xa, flags);
+		node = entry_node(xa_load(&pinpage_xa, folio_pfn(src)));
+		node->csum = csum;
+		xa_unlock_irqrestore(&pinpage_xa, flags);
+	}
+#endif
+	return 0;
 }
 
 /**
@@ -1338,7 +1532,7 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 	XA_STATE(xas, &pinpage_xa, folio_pfn(src));
 	struct pinpage_owner *owner;
 	struct pinpage_node *node;
-	unsigned long pins;
+	struct pinpage_counts counts;
 	unsigned int i, nr;
 	void *entry, *cur;
 	u32 cookie = 0;
@@ -1359,9 +1553,9 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 	/* Nothing wrote to src since the count check: owners are isolated. */
 	VM_WARN_ON_ONCE_FOLIO(node->csum != csum, src);
 #endif
-	pins = entry_pins(entry);
-	check_pins(src, pins);
-	move_pins(src, dst, pins);
+	counts = entry_counts(entry);
+	check_counts(src, counts);
+	move_counts(src, dst, counts);
 	node->moved = true;
 	/* src's slot stays until the owners resume: see struct pinpage_node. */
 	cur = __xa_store(&pinpage_xa, folio_pfn(dst), entry, 0);
@@ -1394,7 +1588,7 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 		rcu_read_unlock();
 	}
 	count_vm_event(PINPAGE_MIGRATED);
-	trace_pinpage_migrate(src, dst, pins, nr);
+	trace_pinpage_migrate(src, dst, counts.pins + counts.refs, nr);
 }
 
 /**
@@ -1474,7 +1668,8 @@ DEFINE_SHOW_ATTRIBUTE(owners);
 static int stats_show(struct seq_file *m, void *v)
 {
 	XA_STATE(xas, &pinpage_xa, 0);
-	unsigned long leaves = 0, pins = 0, folios = 0;
+	unsigned long leaves = 0, pins = 0, refs = 0, folios = 0;
+	struct pinpage_counts c;
 	struct xa_node *last = NULL;
 	void *entry;
 
@@ -1483,7 +1678,9 @@ static int stats_show(struct seq_file *m, void *v)
 		if (xas_retry(&xas, entry) || xa_is_zero(entry))
 			continue;
 		folios++;
-		pins += entry_pins(entry);
+		c = entry_counts(entry);
+		pins += c.pins;
+		refs += c.refs;
 		if (xas.xa_node != last) {
 			leaves++;
 			last = xas.xa_node;
@@ -1501,6 +1698,7 @@ static int stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "migrate_enabled %d\n", pinpage_enabled());
 	seq_printf(m, "owned_folios %lu\n", folios);
 	seq_printf(m, "owned_pins %lu\n", pins);
+	seq_printf(m, "owned_refs %lu\n", refs);
 	seq_printf(m, "nodes %ld\n", atomic_long_read(&pinpage_nr_nodes));
 	seq_printf(m, "xarray_leaves %lu\n", leaves);
 	seq_printf(m, "bytes %lu\n", leaves * sizeof(struct xa_node) +

@@ -21,6 +21,7 @@
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/gfp.h>
+#include <linux/highmem.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/migrate.h>
@@ -83,6 +84,8 @@ struct pp_ctx;
  * @nr_putback: ->putback() calls.
  * @nr_bad: ->migrate() calls out of protocol (it runs under rcu_read_lock(),
  *	so it counts instead of reporting).
+ * @refuse_copy: what ->copy() returns (0: it copies), for owners with one.
+ * @nr_copy: ->copy() calls.
  *
  * The callbacks run in the test thread only, which owns the counts.
  */
@@ -102,6 +105,8 @@ struct pp_owner {
 	u32 cookie;
 	int nr_isolate, nr_isolated, nr_migrate, nr_putback;
 	int nr_bad;
+	int refuse_copy;
+	int nr_copy;
 };
 
 /**
@@ -241,6 +246,35 @@ static const struct pinpage_ops pp_ops = {
 	.isolate	= pp_isolate_cb,
 	.migrate	= pp_migrate_cb,
 	.putback	= pp_putback_cb,
+};
+
+/* An owner that copies the folio itself, under its lock (here: none). */
+static int pp_copy_cb(struct pinpage_owner *owner, struct folio *src,
+		      struct folio *dst, u32 cookie)
+{
+	struct pp_owner *o = to_pp_owner(owner);
+	long i;
+
+	if (!o->isolated || cookie != o->cookie)
+		o->nr_bad++;
+	o->nr_copy++;
+	if (o->refuse_copy)
+		return o->refuse_copy;
+	for (i = 0; i < folio_nr_pages(src); i++)
+		copy_highpage(folio_page(dst, i), folio_page(src, i));
+	if (o->cur == src)
+		WRITE_ONCE(o->cur, dst);
+	return 0;
+}
+
+/* A kernel subsystem's owner: plain references, and it copies itself. */
+static const struct pinpage_ops pp_ref_ops = {
+	.name		= "pinpage_kunit_ref",
+	.flags		= PINPAGE_BOUNDED_ISOLATE | PINPAGE_REFERENCES,
+	.isolate	= pp_isolate_cb,
+	.migrate	= pp_migrate_cb,
+	.putback	= pp_putback_cb,
+	.copy		= pp_copy_cb,
 };
 
 static const struct pinpage_ops pp_unbounded_ops = {
@@ -1129,6 +1163,123 @@ static void pinpage_test_transfer_counts(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
 }
 
+/*
+ * The end of a migration whose owner copies: the reference count check, the
+ * owner's copy at the point of no return, the move.  Returns 0 when the
+ * records moved to @dst, or the copy's error after putting the owners back.
+ */
+static int pp_finish_copy(struct pp_ctx *ctx, struct folio *src,
+			  struct folio *dst, int want_refs)
+{
+	int ret, s = pp_idx(ctx, src), d = pp_idx(ctx, dst);
+	unsigned int i;
+
+	KUNIT_EXPECT_EQ(ctx->test, pp_refs(src), want_refs);
+	KUNIT_EXPECT_TRUE(ctx->test, __pinpage_owner_copies(src));
+	ret = __pinpage_copy_folio(src, dst);
+	if (ret) {
+		__pinpage_putback_folio(src, true);
+		return ret;
+	}
+	__pinpage_migrate_folio(src, dst);
+	/* The test's books: pins as pp_moved(), and the owners' references. */
+	for (i = 0; i < ctx->nr_owners; i++) {
+		if (ctx->owners[i].owner.ops != &pp_ref_ops)
+			continue;
+		ctx->refs[s] -= ctx->recs[i][s];
+		ctx->refs[d] += ctx->recs[i][s];
+		ctx->pins[s] += ctx->recs[i][s];	/* not pins: undone below */
+		ctx->pins[d] -= ctx->recs[i][s];
+	}
+	pp_moved(ctx, src, dst);
+	__pinpage_putback_folio(dst, false);
+	return 0;
+}
+
+/*
+ * An owner that holds plain references, as a kernel subsystem holds its own
+ * pages, and copies the folio itself: alone on a folio that nobody pinned,
+ * then next to a pin owner, each refusing in turn, then both agreeing.
+ */
+static void pinpage_test_references(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	unsigned int order = pp_param_order(test);
+	struct folio *src = pp_folio(ctx, order), *dst = pp_folio(ctx, order);
+	struct pp_owner *r = pp_owner_new(ctx, &pp_ref_ops);
+	struct pp_owner *p = pp_owner_new(ctx, &pp_ops);
+	u32 *data;
+
+	/* One reference, recorded: a value entry (cookie 0), not a pin. */
+	pp_get(ctx, src);
+	KUNIT_ASSERT_EQ(test, pp_add(ctx, r, src, 1), 0);
+	r->cur = src;
+	KUNIT_EXPECT_FALSE(test, folio_maybe_dma_pinned(src));
+	KUNIT_EXPECT_TRUE(test, pinpage_maybe_owned(src));
+	data = kmap_local_folio(src, 0);
+	data[0] = 0x5eed1234;
+	kunmap_local(data);
+
+	pp_lock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, src, dst, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_EQ(test, pp_finish_copy(ctx, src, dst, 1), 0);
+	pp_unlock(ctx, src, dst);
+	KUNIT_EXPECT_EQ(test, folio_ref_count(src), 1);
+	KUNIT_EXPECT_EQ(test, folio_ref_count(dst), 2);
+	KUNIT_EXPECT_EQ(test, pp_pincount(dst), 0);
+	KUNIT_EXPECT_PTR_EQ(test, r->cur, dst);
+	KUNIT_EXPECT_EQ(test, r->nr_copy, 1);
+	KUNIT_EXPECT_EQ(test, r->nr_migrate, 1);
+	data = kmap_local_folio(dst, 0);
+	KUNIT_EXPECT_EQ(test, data[0], 0x5eed1234);
+	kunmap_local(data);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+
+	/* A pin owner joins on dst: one node, a reference and a pin. */
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, p, dst, 1), 0);
+	p->cur = dst;
+
+	/* The copying owner cannot take its lock: nothing moves. */
+	r->refuse_copy = -EAGAIN;
+	pp_lock(ctx, dst, src);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, dst, src, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_EQ(test, pp_finish_copy(ctx, dst, src,
+					     1 + pp_pin_refs(dst, 1)), -EAGAIN);
+	pp_unlock(ctx, dst, src);
+	r->refuse_copy = 0;
+	KUNIT_EXPECT_EQ(test, folio_ref_count(dst), 2 + pp_pin_refs(dst, 1));
+	KUNIT_EXPECT_PTR_EQ(test, r->cur, dst);
+	KUNIT_EXPECT_EQ(test, p->nr_migrate, 0);
+
+	/* The pin owner refuses: the copying owner is put back too. */
+	p->refuse = -EBUSY;
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, dst, src, MIGRATE_SYNC), -EBUSY);
+	p->refuse = 0;
+	KUNIT_EXPECT_EQ(test, r->nr_copy, 2);
+
+	/* Both agree: the reference and the pin follow the copy. */
+	pp_lock(ctx, dst, src);
+	KUNIT_EXPECT_EQ(test, pp_isolate(ctx, dst, src, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_EQ(test, pp_finish_copy(ctx, dst, src,
+					     1 + pp_pin_refs(dst, 1)), 0);
+	pp_unlock(ctx, dst, src);
+	KUNIT_EXPECT_EQ(test, folio_ref_count(dst), 1);
+	KUNIT_EXPECT_EQ(test, folio_ref_count(src), 2 + pp_pin_refs(src, 1));
+	KUNIT_EXPECT_EQ(test, pp_pincount(src), folio_test_large(src) ? 1 : 0);
+	KUNIT_EXPECT_PTR_EQ(test, r->cur, src);
+	KUNIT_EXPECT_PTR_EQ(test, p->cur, src);
+	pp_expect_balanced(test, r);
+	pp_expect_balanced(test, p);
+	KUNIT_EXPECT_EQ(test, r->nr_isolated, 4);
+	KUNIT_EXPECT_EQ(test, p->nr_isolate, 3);
+
+	pp_unpin(ctx, p, src, 1);
+	pp_drop(ctx, r, src, 1);
+	pp_put(ctx, src);
+	KUNIT_EXPECT_EQ(test, folio_ref_count(src), 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
+}
+
 /* A pin that no owner recorded keeps the folio in place, asking nobody. */
 static void pinpage_test_unowned_pin(struct kunit *test)
 {
@@ -1949,6 +2100,7 @@ static struct kunit_case pinpage_test_cases[] = {
 	KUNIT_CASE(pinpage_test_owner_refuses),
 	KUNIT_CASE(pinpage_test_owner_busy),
 	KUNIT_CASE_PARAM(pinpage_test_transfer_counts, pp_order_gen_params),
+	KUNIT_CASE_PARAM(pinpage_test_references, pp_order_gen_params),
 	KUNIT_CASE_PARAM(pinpage_test_unowned_pin, pp_order_gen_params),
 	KUNIT_CASE_PARAM(pinpage_test_extra_ref, pp_order_gen_params),
 	KUNIT_CASE(pinpage_test_stale_records),

@@ -24,6 +24,8 @@ struct pinpage_owner;
 
 /* The owner's isolate callback completes in bounded time (see pinpage_ops.flags). */
 #define PINPAGE_BOUNDED_ISOLATE		BIT(0)
+/* The owner records plain folio references, not FOLL_PIN pins. */
+#define PINPAGE_REFERENCES		BIT(1)
 
 /*
  * The cookie a callback gets when the owner recorded pins on one folio under
@@ -38,6 +40,12 @@ struct pinpage_owner;
  *	example, the owner can always stop its own DMA).  Only such owners may
  *	keep pins in ZONE_MOVABLE or CMA; the pins of other owners are moved out
  *	of those before they are taken, as for any FOLL_LONGTERM pin.
+ *	%PINPAGE_REFERENCES if what the owner records (pinpage_add()) are plain
+ *	references it holds with folio_get() (a kernel subsystem's own pages)
+ *	rather than FOLL_PIN pins; "pins" then means those references
+ *	throughout; such an owner records with pinpage_add() or
+ *	pinpage_add_pages(), not through pinpage_pin_user_pages().  An owner
+ *	that changes its ops keeps this flag as it was.
  * @isolate: asked before the VM migrates @folio, of which the owner holds
  *	pins.  The owner stops new use of the folio and makes sure that no DMA
  *	or CPU access through its pins is in flight, then returns 0; until
@@ -59,6 +67,20 @@ struct pinpage_owner;
  *	untouched old one after a failure.  Called exactly once for each
  *	successful @isolate, with @folio locked, even if the owner dropped its
  *	pins on the folio meanwhile.  May not fail.
+ * @copy: optional, for an owner that cannot stop every writer of @src in
+ *	@isolate (one that writes from interrupt context under the owner's
+ *	spinlock, say).  The VM then does not copy @src itself: at the
+ *	migration's point of no return (@src's references frozen if it is in a
+ *	mapping, the mapping's lock held, interrupts possibly disabled) it calls
+ *	@copy, which takes the owner's lock that excludes those writers, copies
+ *	@src to @dst (folio_copy()) and repoints its own references to @dst
+ *	before it drops the lock, so that no write is lost.  Return 0, or
+ *	-EAGAIN when the owner's lock cannot be taken now (a trylock): the
+ *	migration then fails and nothing changed.  Never sleeps.  @migrate is
+ *	still called after a successful @copy.  At most one owner of a folio
+ *	may copy it (the VM refuses a folio with two), and only folios that
+ *	migrate through the generic migrate_folio() (filemap_migrate_folio(),
+ *	folios without a mapping) can be copied by their owner.
  *
  * Every callback gets the cookie the owner recorded its pins on the folio
  * with (pinpage_add(), pinpage_add_pages()), so that it can go from the folio
@@ -86,6 +108,8 @@ struct pinpage_ops {
 			struct folio *dst, u32 cookie);
 	void (*putback)(struct pinpage_owner *owner, struct folio *folio,
 			u32 cookie);
+	int (*copy)(struct pinpage_owner *owner, struct folio *src,
+		    struct folio *dst, u32 cookie);
 };
 
 /**
@@ -139,6 +163,7 @@ void pinpage_unpin_user_pages(struct pinpage_owner *owner,
 			      bool make_dirty);
 
 extern struct static_key_false_deferred pinpage_in_use;
+extern struct static_key_false_deferred pinpage_refs_in_use;
 bool __pinpage_folio_isolated(struct folio *folio);
 
 /*

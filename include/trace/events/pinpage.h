@@ -35,20 +35,30 @@ DEFINE_EVENT(pinpage_record, pinpage_drop,
 		      unsigned int count),
 	     TP_ARGS(folio, owner, count));
 
-TRACE_EVENT(pinpage_isolate,
-	    TP_PROTO(struct folio *folio, struct pinpage_owner *owner, int ret),
-	    TP_ARGS(folio, owner, ret),
-	    TP_STRUCT__entry(__field(unsigned long, pfn)
-			     __field(const void *, owner)
-			     __string(kind, owner->ops->name)
-			     __field(int, ret)),
-	    TP_fast_assign(__entry->pfn = folio_pfn(folio);
-			   __entry->owner = owner;
-			   __assign_str(kind);
-			   __entry->ret = ret;),
-	    TP_printk("pfn=0x%lx owner=%p kind=%s ret=%d", __entry->pfn,
-		      __entry->owner, __get_str(kind), __entry->ret)
+/* An owner's answer: ->isolate(), or ->copy() of an owner that copies. */
+DECLARE_EVENT_CLASS(pinpage_answer,
+		    TP_PROTO(struct folio *folio, struct pinpage_owner *owner,
+			     int ret),
+		    TP_ARGS(folio, owner, ret),
+		    TP_STRUCT__entry(__field(unsigned long, pfn)
+				     __field(const void *, owner)
+				     __string(kind, owner->ops->name)
+				     __field(int, ret)),
+		    TP_fast_assign(__entry->pfn = folio_pfn(folio);
+				   __entry->owner = owner;
+				   __assign_str(kind);
+				   __entry->ret = ret;),
+		    TP_printk("pfn=0x%lx owner=%p kind=%s ret=%d", __entry->pfn,
+			      __entry->owner, __get_str(kind), __entry->ret)
 );
+
+DEFINE_EVENT(pinpage_answer, pinpage_isolate,
+	     TP_PROTO(struct folio *folio, struct pinpage_owner *owner, int ret),
+	     TP_ARGS(folio, owner, ret));
+
+DEFINE_EVENT(pinpage_answer, pinpage_copy,
+	     TP_PROTO(struct folio *folio, struct pinpage_owner *owner, int ret),
+	     TP_ARGS(folio, owner, ret));
 
 TRACE_EVENT(pinpage_putback,
 	    TP_PROTO(struct folio *folio, struct pinpage_owner *owner,
