@@ -1506,8 +1506,10 @@ int __pinpage_copy_folio(struct folio *src, struct folio *dst)
 		unsigned long flags;
 		u32 csum = folio_csum(src);
 
-		/* The owner copied, and src stays as it was from now on. */
-		VM_WARN_ON_ONCE_FOLIO(csum != folio_csum(dst), src);
+		/*
+		 * src stays as it is from now on.  (dst may already differ:
+		 * the owner's writers write to it once it repointed.)
+		 */
 		xa_lock_irqsave(&pinpage_xa, flags);
 		node = entry_node(xa_load(&pinpage_xa, folio_pfn(src)));
 		node->csum = csum;
