@@ -4,12 +4,13 @@
 
 H := tools/testing/pinpage
 
-.PHONY: help check demo bench build group check-stock expected-skips selftest-harness repin devtree export deps assemble clean distclean
+.PHONY: help check demo bench bench-aio build group check-stock expected-skips selftest-harness repin devtree export deps assemble clean distclean
 
 help:
 	@echo "make check              install, assemble, build the test kernel, boot every group, report"
 	@echo "make demo               build the release kernel and boot the narrated scenario"
 	@echo "make bench              io_uring buffer benchmark on the release and the stock kernel"
+	@echo "make bench-aio          AIO ring page migration cost on the stock and the test kernel"
 	@echo "make group G=<name>     incremental build + one test group (groups: $(H)/groups.list)"
 	@echo "make build              assemble and build the test kernel and guest programs, no boot"
 	@echo "make check-stock        the upstream gate on the unpatched base kernel, for comparison"
@@ -28,6 +29,9 @@ demo:
 
 bench:
 	@$(H)/bench.sh
+
+bench-aio:
+	@$(H)/check.sh stock-test aio-cost && $(H)/check.sh test aio-cost
 
 group:
 	@test -n "$(G)" || { echo "usage: make group G=<name> (see $(H)/groups.list)"; exit 2; }
