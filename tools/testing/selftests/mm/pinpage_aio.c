@@ -7,8 +7,10 @@
  * move_pages(2), compaction, memory offlining and CMA allocation while I/O
  * completes into them, and are allocated from movable memory.  The I/O loop
  * keeps O_DIRECT reads and writes on a zram device and buffered ones on
- * tmpfs in flight, each with its own cookie; every I/O must complete exactly
- * once with its full length, every write must read back byte for byte, and
+ * tmpfs in flight, and O_DIRECT ones on null_blk, which completes them from a
+ * timer (interrupt context, racing the ring copy), each with its own cookie;
+ * every I/O must complete exactly once with its full length, every write to
+ * zram and tmpfs must read back byte for byte, and
  * events are reaped alternately with io_getevents(2) and from the ring in
  * userspace (head/tail, the way user-space reapers do).
  *
@@ -71,6 +73,8 @@
 #define OWNER_KIND	"aio_ring"
 #define GUP_TEST_PATH	"/sys/kernel/debug/gup_test"
 #define ZRAM_CONTROL	"/sys/class/zram-control"
+#define NULLB_DEV	"/dev/nullb0"
+#define NULLB_PARAMS	"/sys/module/null_blk/parameters"
 #define NODE_SYSFS	"/sys/devices/system/node"
 #define MEMORY_SYSFS	"/sys/devices/system/memory"
 #define CMA_AREA	"/sys/kernel/debug/cma/reserved"
@@ -582,11 +586,11 @@ struct job {
 	struct aio_ring *ring;		/* == ctx, until mremap() */
 	unsigned int nr;		/* ring->nr at setup */
 	bool libaio;			/* reap with libaio's io_getevents() only */
-	int fd[2];			/* zram O_DIRECT, tmpfs */
+	int fd[3];			/* zram O_DIRECT, tmpfs, null_blk O_DIRECT */
 	struct slot s[NSLOT];
 	int busy;
 	uint64_t seq;
-	unsigned long submitted, completed, verified, rounds, ring_reaps;
+	unsigned long submitted, completed, verified, rounds, ring_reaps, timer_done;
 	char err[256];
 };
 
@@ -607,6 +611,16 @@ static void job_init(struct __test_metadata *_metadata, struct ctx *c, struct jo
 				      strerror(-j->fd[0]));
 	j->fd[1] = tmpfs_file(c, NSLOT * BLOCKS * psize);
 	ASSERT_LE(0, j->fd[1]) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	/*
+	 * null_blk completes from a timer (the group boots with irqmode=2):
+	 * aio_complete() then runs in interrupt context, racing the ring
+	 * copy from another CPU.  zram and tmpfs complete inside io_submit().
+	 */
+	j->fd[2] = add_fd(c, open(NULLB_DEV, O_RDWR | O_DIRECT));
+	ASSERT_LE(0, j->fd[2]) TH_LOG("cannot open " NULLB_DEV ": %s (CONFIG_BLK_DEV_NULL_BLK?)",
+				      strerror(errno));
+	ASSERT_EQ(2, read_ll(NULLB_PARAMS "/irqmode"))
+		TH_LOG("null_blk does not complete from a timer: boot with null_blk.irqmode=2");
 	for (i = 0; i < NSLOT; i++)
 		j->s[i].buf = bufs + i * psize;
 }
@@ -621,7 +635,7 @@ static void job_prep(struct job *j, struct slot *s)
 		memset(s->buf, 0, psize);
 		io_prep_pread(&s->cb, s->fd, s->buf, psize, s->off);
 	} else {
-		s->fd = j->fd[j->seq & 1];
+		s->fd = j->fd[j->seq % 3];
 		s->off = (long long)(k + NSLOT * (j->seq % BLOCKS)) * psize;
 		s->seed = j->seq;
 		fill(s->buf, psize, s->seed);
@@ -686,13 +700,15 @@ static int job_event(struct job *j, const struct io_event *ev)
 			 (long)ev->res2);
 		return -1;
 	}
-	off = s->verify ? check(s->buf, psize, s->seed) : -1;
+	/* null_blk keeps no data: its reads only have to complete. */
+	j->timer_done += s->fd == j->fd[2];
+	off = s->verify && s->fd != j->fd[2] ? check(s->buf, psize, s->seed) : -1;
 	if (off >= 0) {
 		snprintf(j->err, sizeof(j->err), "fd %d at %lld read back other data (byte %ld)",
 			 s->fd, s->off, off);
 		return -1;
 	}
-	j->verified += s->verify;
+	j->verified += s->verify && s->fd != j->fd[2];
 	s->verify = !s->verify;
 	s->busy = false;
 	j->busy--;
@@ -885,13 +901,14 @@ static void run_job(struct __test_metadata *_metadata, struct job *j, struct mov
 	m->stop = 1;
 	pthread_join(t, NULL);
 	job_drain(j);
-	TH_LOG("%.1f s: %lu I/Os (%lu reads checked), %lu reaps from the ring in userspace; %lu mover rounds, %lu PFN changes, %lu of %lu ring pages moved",
-	       (now_ns() - t0) / 1e9, j->completed, j->verified, j->ring_reaps, m->rounds,
-	       m->moves, m->nr_changed, m->np);
+	TH_LOG("%.1f s: %lu I/Os (%lu reads checked, %lu completed from a timer), %lu reaps from the ring in userspace; %lu mover rounds, %lu PFN changes, %lu of %lu ring pages moved",
+	       (now_ns() - t0) / 1e9, j->completed, j->verified, j->timer_done, j->ring_reaps,
+	       m->rounds, m->moves, m->nr_changed, m->np);
 	ASSERT_EQ('\0', j->err[0]) TH_LOG("I/O: %s", j->err);
 	ASSERT_EQ('\0', m->err[0]) TH_LOG("mover: %s", m->err);
 	ASSERT_EQ(j->submitted, j->completed);
 	ASSERT_LT(0UL, j->verified);
+	ASSERT_LT(0UL, j->timer_done);
 	ASSERT_EQ(0, ring_check(j)) TH_LOG("%s", j->err);
 }
 
