@@ -704,8 +704,8 @@ static unsigned long folio_run_end(struct page **pages, unsigned long i,
 	return i;
 }
 
-/* Folios whose records pinpage_add_pages() updates under one lock hold. */
-#define PINPAGE_ADD_BATCH	64
+/* Folios whose records pinpage_{add,drop}_pages() update under one lock hold. */
+#define PINPAGE_BATCH	64
 
 /**
  * pinpage_add_pages() - record pins of an owner on an array of pages
@@ -735,7 +735,7 @@ int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
 	might_sleep();
 	while (i < nr) {
 		xas_lock_irq(&xas);
-		for (batch = 0; i < nr && batch < PINPAGE_ADD_BATCH; i = j, batch++) {
+		for (batch = 0; i < nr && batch < PINPAGE_BATCH; i = j, batch++) {
 			folio = page_folio(pages[i]);
 			j = folio_run_end(pages, i, nr);
 			if (is_zero_folio(folio))
@@ -777,7 +777,9 @@ EXPORT_SYMBOL_GPL(pinpage_add_pages);
  * @pages: the pages, as recorded or as the owner's ->migrate() updated them.
  * @nr: number of entries.
  *
- * pinpage_drop() for each run of pages in one folio; the caller still holds
+ * pinpage_drop() for each run of pages in one folio, with one lock round trip
+ * per batch of folios; a run whose pins a migration is moving right now goes
+ * through pinpage_drop() alone, which waits for it.  The caller still holds
  * the pins and drops them after.
  *
  * Context: process context; may sleep (see pinpage_drop()).
@@ -785,15 +787,39 @@ EXPORT_SYMBOL_GPL(pinpage_add_pages);
 void pinpage_drop_pages(struct pinpage_owner *owner, struct page **pages,
 			unsigned long nr)
 {
-	unsigned long i, j;
+	XA_STATE(xas, &pinpage_xa, 0);
+	enum pinpage_drop_result ret = PINPAGE_DROPPED;
+	unsigned long i = 0, j = 0, dropped = 0;
+	struct folio *folio = NULL, *dst;
+	unsigned int batch;
 
-	for (i = 0; i < nr; i = j) {
-		struct folio *folio = page_folio(pages[i]);
-
-		j = folio_run_end(pages, i, nr);
-		if (!is_zero_folio(folio))
+	might_sleep();
+	while (i < nr) {
+		xas_lock_irq(&xas);
+		for (batch = 0; i < nr && batch < PINPAGE_BATCH; i = j, batch++) {
+			folio = page_folio(pages[i]);
+			j = folio_run_end(pages, i, nr);
+			if (is_zero_folio(folio))
+				continue;
+			xas_set(&xas, folio_pfn(folio));
+			ret = __pinpage_drop(&xas, owner, j - i, &dst);
+			if (ret != PINPAGE_DROPPED)
+				break;
+			trace_pinpage_drop(folio, owner, j - i);
+			dropped += j - i;
+		}
+		xas_unlock_irq(&xas);
+		if (ret != PINPAGE_DROPPED) {
+			if (ret == PINPAGE_IN_FLIGHT)
+				folio_put(dst);
+			/* The slow path waits, or warns about a missing record. */
 			pinpage_drop(owner, folio, j - i);
+			ret = PINPAGE_DROPPED;
+			i = j;
+		}
+		cond_resched();
 	}
+	atomic_long_sub(dropped, &owner->nr_pins);
 }
 EXPORT_SYMBOL_GPL(pinpage_drop_pages);
 
