@@ -30,6 +30,12 @@
  *    nothing stays pinned or owned.
  *  - iou.teardown_races: register/update/unregister/close against
  *    move_pages(2) and fork().
+ *  - iou.ring_memory_moves: a ring set up with IORING_SETUP_NO_MMAP and a
+ *    provided buffer ring in application memory (owners of kind
+ *    "io_uring_mem"): reads through kernel-selected buffers while their SQE
+ *    and buffer ring pages move; the SQ/CQ ring page keeps a plain pin.
+ *  - iou.movable_ring_memory: the same memory in ZONE_MOVABLE stays there at
+ *    setup (bounded owners) and moves; switched off, setup migrates it out.
  *  - iou.switch_off: vm.pinpage_migrate=0 keeps registered buffers in place.
  *
  * Needs root and CONFIG_PINPAGE (skips without them); anything else missing
@@ -240,8 +246,8 @@ struct owners {
 	int bounded;		/* of them declaring bounded isolation */
 };
 
-/* Lines "<ptr> <kind> <bounded> <pins>" of kind io_uring_buf: 0 or -errno. */
-static int owners_read(struct owners *o)
+/* Lines "<ptr> <kind> <bounded> <pins>" of owners of @kind: 0 or -errno. */
+static int owners_read_kind(struct owners *o, const char *owner_kind)
 {
 	char line[256], ptr[64], kind[64];
 	int bounded;
@@ -254,7 +260,7 @@ static int owners_read(struct owners *o)
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '#' ||
 		    sscanf(line, "%63s %63s %d %ld", ptr, kind, &bounded, &pins) != 4 ||
-		    strcmp(kind, OWNER_KIND))
+		    strcmp(kind, owner_kind))
 			continue;
 		o->nr++;
 		o->pins += pins;
@@ -262,6 +268,11 @@ static int owners_read(struct owners *o)
 	}
 	fclose(f);
 	return 0;
+}
+
+static int owners_read(struct owners *o)
+{
+	return owners_read_kind(o, OWNER_KIND);
 }
 
 static int owners_nr(void)
@@ -2527,6 +2538,353 @@ TEST_F_TIMEOUT(iou, cma_alloc, 120)
 }
 
 /* vm.pinpage_migrate=0: registered buffers stay; back to 1: they move. */
+/* --- application ring memory: IORING_SETUP_NO_MMAP SQEs, provided buffer rings --- */
+
+#define MEM_KIND	"io_uring_mem"
+#define RAW_ENTRIES	256		/* 16 KiB of SQEs: four pages */
+#define RAW_BATCH	16
+#define PBUF_ENTRIES	1024		/* 16 KiB of buffer ring: four pages */
+#define PBUF_BGID	7
+#define PBUF_BUFS	64		/* buffers handed to the ring, one page each */
+#define FILE_PAGES	64
+#define RING_MEM	(16UL << 10)	/* each of rings, SQEs and buffer ring */
+
+/* A NO_MMAP ring driven by hand: liburing 2.3 cannot set one up. */
+struct raw_ring {
+	int fd;
+	char *rings;
+	struct io_uring_sqe *sqes;
+	unsigned int *sq_tail, *sq_mask, *sq_array;
+	unsigned int *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_cqe *cqes;
+	unsigned int sq_cached;
+	struct io_uring_buf_ring *br;
+	char *bufs;
+	unsigned short br_tail;
+};
+
+static int raw_setup(struct raw_ring *r, char *rings, char *sqes)
+{
+	struct io_uring_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_NO_MMAP | IORING_SETUP_CQSIZE;
+	p.cq_entries = RAW_ENTRIES;
+	p.sq_off.user_addr = (uintptr_t)sqes;
+	p.cq_off.user_addr = (uintptr_t)rings;
+	r->fd = syscall(__NR_io_uring_setup, RAW_ENTRIES, &p);
+	if (r->fd < 0)
+		return -errno;
+	r->rings = rings;
+	r->sqes = (struct io_uring_sqe *)sqes;
+	r->sq_tail = (unsigned int *)(rings + p.sq_off.tail);
+	r->sq_mask = (unsigned int *)(rings + p.sq_off.ring_mask);
+	r->sq_array = (unsigned int *)(rings + p.sq_off.array);
+	r->cq_head = (unsigned int *)(rings + p.cq_off.head);
+	r->cq_tail = (unsigned int *)(rings + p.cq_off.tail);
+	r->cq_mask = (unsigned int *)(rings + p.cq_off.ring_mask);
+	r->cqes = (struct io_uring_cqe *)(rings + p.cq_off.cqes);
+	r->sq_cached = *r->sq_tail;
+	return 0;
+}
+
+/* Register @br (application memory) as buffer group PBUF_BGID, consumed incrementally. */
+static int raw_pbuf_register(struct raw_ring *r, char *br, char *bufs)
+{
+	struct io_uring_buf_reg reg;
+	int i;
+
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uintptr_t)br;
+	reg.ring_entries = PBUF_ENTRIES;
+	reg.bgid = PBUF_BGID;
+	reg.flags = IOU_PBUF_RING_INC;
+	if (syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_PBUF_RING, &reg, 1))
+		return -errno;
+	r->br = (struct io_uring_buf_ring *)br;
+	r->bufs = bufs;
+	r->br_tail = 0;
+	for (i = 0; i < PBUF_BUFS; i++) {
+		struct io_uring_buf *b = &r->br->bufs[r->br_tail++ & (PBUF_ENTRIES - 1)];
+
+		b->addr = (uintptr_t)(bufs + i * psize);
+		b->len = psize;
+		b->bid = i;
+	}
+	__atomic_store_n(&r->br->tail, r->br_tail, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int raw_pbuf_unregister(struct raw_ring *r)
+{
+	struct io_uring_buf_reg reg;
+
+	memset(&reg, 0, sizeof(reg));
+	reg.bgid = PBUF_BGID;
+	return syscall(__NR_io_uring_register, r->fd, IORING_UNREGISTER_PBUF_RING, &reg, 1) ?
+	       -errno : 0;
+}
+
+/*
+ * One batch: RAW_BATCH reads of file blocks (chosen from @round) into
+ * buffers the kernel selects from the buffer ring; every CQE must name a
+ * request of the batch once, carry a whole page and the block's bytes, and
+ * its buffer goes back to the ring.  0, or -1 with @err set.
+ */
+static int raw_round(struct raw_ring *r, int fd, unsigned long round, char *err, size_t errlen)
+{
+	unsigned int mask = *r->sq_mask, head, tail, seen = 0, k, idx, bid, got;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	long ret, bad;
+	uint64_t blk;
+
+	for (k = 0; k < RAW_BATCH; k++) {
+		idx = r->sq_cached & mask;
+		sqe = &r->sqes[idx];
+		memset(sqe, 0, sizeof(*sqe));
+		sqe->opcode = IORING_OP_READ;
+		sqe->fd = fd;
+		sqe->off = ((round * 5 + k * 3) % FILE_PAGES) * psize;
+		sqe->len = psize;
+		sqe->flags = IOSQE_BUFFER_SELECT;
+		sqe->buf_group = PBUF_BGID;
+		sqe->user_data = round << 8 | k;
+		r->sq_array[idx] = idx;
+		r->sq_cached++;
+	}
+	__atomic_store_n(r->sq_tail, r->sq_cached, __ATOMIC_RELEASE);
+	ret = syscall(__NR_io_uring_enter, r->fd, RAW_BATCH, RAW_BATCH, IORING_ENTER_GETEVENTS,
+		      NULL, 0);
+	if (ret != RAW_BATCH) {
+		snprintf(err, errlen, "round %lu: io_uring_enter() submitted %ld of %d (%s)",
+			 round, ret, RAW_BATCH, ret < 0 ? strerror(errno) : "short");
+		return -1;
+	}
+	for (got = 0; got < RAW_BATCH; ) {
+		head = *r->cq_head;
+		tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+		if (head == tail) {
+			ret = syscall(__NR_io_uring_enter, r->fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+			if (ret < 0 && errno != EINTR) {
+				snprintf(err, errlen, "round %lu: waiting: %s", round, strerror(errno));
+				return -1;
+			}
+			continue;
+		}
+		for (; head != tail; head++, got++) {
+			cqe = &r->cqes[head & *r->cq_mask];
+			k = cqe->user_data & 0xff;
+			if (cqe->user_data >> 8 != round || k >= RAW_BATCH || (seen & 1U << k)) {
+				snprintf(err, errlen, "round %lu: CQE for %#llx: not in this batch, or twice",
+					 round, (unsigned long long)cqe->user_data);
+				return -1;
+			}
+			seen |= 1U << k;
+			bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+			if (cqe->res != (int)psize || !(cqe->flags & IORING_CQE_F_BUFFER) ||
+			    bid >= PBUF_BUFS) {
+				snprintf(err, errlen, "round %lu, read %u: res %d, flags %#x",
+					 round, k, cqe->res, cqe->flags);
+				return -1;
+			}
+			blk = (round * 5 + k * 3) % FILE_PAGES;
+			bad = check(r->bufs + bid * psize, psize, 1000 + blk);
+			if (bad >= 0) {
+				snprintf(err, errlen, "round %lu, read %u of block %llu into buffer %u: byte %ld differs",
+					 round, k, (unsigned long long)blk, bid, bad);
+				return -1;
+			}
+			memset(r->bufs + bid * psize, 0x5a, psize);
+			r->br->bufs[r->br_tail & (PBUF_ENTRIES - 1)].addr =
+				(uintptr_t)(r->bufs + bid * psize);
+			r->br->bufs[r->br_tail & (PBUF_ENTRIES - 1)].len = psize;
+			r->br->bufs[r->br_tail & (PBUF_ENTRIES - 1)].bid = bid;
+			r->br_tail++;
+			__atomic_store_n(&r->br->tail, r->br_tail, __ATOMIC_RELEASE);
+		}
+		__atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+/* A tmpfs file of FILE_PAGES blocks, block b filled with seed 1000 + b (@tmp: a page). */
+static int raw_file(struct __test_metadata *_metadata, struct ctx *c, char *tmp)
+{
+	int fd = tmpfs_file(c, FILE_PAGES * psize), i;
+
+	EXPECT_LE(0, fd) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	for (i = 0; fd >= 0 && i < FILE_PAGES; i++) {
+		fill(tmp, psize, 1000 + i);
+		EXPECT_EQ((ssize_t)psize, pwrite(fd, tmp, psize, i * psize));
+	}
+	return fd;
+}
+
+/*
+ * A ring set up with IORING_SETUP_NO_MMAP and a provided buffer ring, both in
+ * the application's memory, reading a tmpfs file through buffers the kernel
+ * selects from that ring, while a thread moves the SQE and buffer ring pages
+ * between the nodes: both are io_uring_mem owners, every page changes PFN,
+ * and every read is exact, so the kernel always read the SQEs and the buffer
+ * ring the application had just written through its moved pages.  The SQ/CQ
+ * ring pages keep a plain pin and stay.  Unregistering the buffer ring and
+ * closing the ring while pages move: nothing stays owned or pinned.
+ */
+TEST_F_TIMEOUT(iou, ring_memory_moves, 120)
+{
+	struct ctx *c = &self->c;
+	struct raw_ring r = { .fd = -1 };
+	char *rings, *sqes, *br, *bufs, err[256] = "";
+	unsigned long round = 0, i, npg = RING_MEM / psize;
+	uint64_t rings_pfn0[16], t0;
+	struct owners o, o0;
+	struct mover m;
+	pthread_t t;
+	int fd, ret, st;
+
+	ASSERT_GE(16UL, npg);
+	rings = small_buf(_metadata, c, npg);
+	sqes = small_buf(_metadata, c, npg);
+	br = small_buf(_metadata, c, npg);
+	bufs = small_buf(_metadata, c, PBUF_BUFS);
+	fd = raw_file(_metadata, c, bufs);
+	ASSERT_EQ(0, owners_read_kind(&o0, MEM_KIND));
+
+	ret = raw_setup(&r, rings, sqes);
+	ASSERT_EQ(0, ret) TH_LOG("io_uring_setup(IORING_SETUP_NO_MMAP): %s", strerror(-ret));
+	add_fd(c, r.fd);
+	ret = raw_pbuf_register(&r, br, bufs);
+	ASSERT_EQ(0, ret) TH_LOG("IORING_REGISTER_PBUF_RING (IOU_PBUF_RING_INC): %s",
+				 strerror(-ret));
+	ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
+	ASSERT_EQ(o0.nr + 2, o.nr) TH_LOG("the SQEs and the buffer ring are two " MEM_KIND " owners");
+	ASSERT_EQ(o0.pins + 2 * (long)npg, o.pins);
+	ASSERT_EQ(0, pfns_of(c, rings, npg, rings_pfn0));
+
+	memset(&m, 0, sizeof(m));
+	mover_alloc(_metadata, &m, c, sqes, br, RING_MEM);
+	for (i = 0; i < npg; i++) {
+		m.pages[m.nr++] = sqes + i * psize;
+		m.pages[m.nr++] = br + i * psize;
+	}
+	ASSERT_EQ(0, mover_scan(&m));
+	memcpy(m.pfn0, m.pfn, m.nr_pfns * sizeof(*m.pfn));
+	m.nr_changed = 0;
+	ASSERT_EQ(0, pthread_create(&t, NULL, mover_fn, &m));
+	t0 = now_ns();
+	while (!raw_round(&r, fd, round, err, sizeof(err))) {
+		round++;
+		if (now_ns() - t0 >= LOOP_MAX_NS ||
+		    (now_ns() - t0 >= LOOP_MIN_NS && m.rounds >= 2 && m.nr_changed == m.nr_pfns))
+			break;
+	}
+	m.stop = 1;
+	pthread_join(t, NULL);
+	TH_LOG("%lu batches of %d reads, %lu pages moved in %lu mover rounds (%lu not moved, %lu errors, last %d)",
+	       round, RAW_BATCH, m.moved, m.rounds, m.unset, m.errors, m.last_error);
+	ASSERT_EQ(0, err[0]) TH_LOG("%s", err);
+	ASSERT_EQ(0, m.err[0]) TH_LOG("%s", m.err);
+	ASSERT_EQ(-1, first_unchanged(&m))
+		TH_LOG("page %ld (%s) never changed PFN", first_unchanged(&m),
+		       first_unchanged(&m) < (long)npg ? "SQEs" : "buffer ring");
+
+	/* The SQ/CQ rings are pinned the plain way: their first page stays. */
+	st = move_one(rings, c->other);
+	ASSERT_NE(c->other, st) TH_LOG("the SQ/CQ ring page moved");
+	ASSERT_EQ(rings_pfn0[0], pfn_at(c, rings)) TH_LOG("the SQ/CQ ring page changed PFN");
+
+	/* Unregister and close while the pages move: owners and pins go. */
+	m.stop = 0;
+	m.done = 0;
+	ASSERT_EQ(0, pthread_create(&t, NULL, mover_fn, &m));
+	usleep(200000);
+	ret = raw_pbuf_unregister(&r);
+	usleep(100000);
+	close(r.fd);
+	c->fds[--c->nr_fds] = -1;
+	usleep(200000);
+	m.stop = 1;
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, ret) TH_LOG("IORING_UNREGISTER_PBUF_RING: %s", strerror(-ret));
+	for (i = 0; i < 100; i++) {
+		ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
+		if (o.nr == o0.nr)
+			break;
+		usleep(100000);
+	}
+	ASSERT_EQ(o0.nr, o.nr) TH_LOG(MEM_KIND " owners left after closing the ring");
+	mover_free(&m);
+	check_released(_metadata, c);
+}
+
+/*
+ * ZONE_MOVABLE: SQEs and a buffer ring in application memory there stay there
+ * at setup (bounded io_uring_mem owners), work, and still move; with
+ * vm.pinpage_migrate=0, setup migrates them out first, as without pinpage.
+ */
+TEST_F_TIMEOUT(iou, movable_ring_memory, 60)
+{
+	struct ctx *c = &self->c;
+	struct raw_ring r = { .fd = -1 };
+	char *rings, *sqes, *br, *bufs, err[256] = "";
+	unsigned long round, npg = RING_MEM / psize;
+	struct owners o0, o;
+	int fd, ret, node, node2, away;
+
+	rings = small_buf(_metadata, c, npg);
+	bufs = small_buf(_metadata, c, PBUF_BUFS);
+	sqes = movable_buf(_metadata, c, npg, &node);
+	br = movable_buf(_metadata, c, npg, &node2);
+	fd = raw_file(_metadata, c, bufs);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, owners_read_kind(&o0, MEM_KIND));
+
+	ret = raw_setup(&r, rings, sqes);
+	ASSERT_EQ(0, ret) TH_LOG("io_uring_setup(IORING_SETUP_NO_MMAP): %s", strerror(-ret));
+	add_fd(c, r.fd);
+	ret = raw_pbuf_register(&r, br, bufs);
+	ASSERT_EQ(0, ret) TH_LOG("IORING_REGISTER_PBUF_RING: %s", strerror(-ret));
+	ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
+	ASSERT_EQ(o0.bounded + 2, o.bounded) TH_LOG("ring memory owners are bounded");
+	ASSERT_EQ((int)npg, movable_pages(c, sqes, npg)) TH_LOG("setup moved SQE pages out of ZONE_MOVABLE");
+	ASSERT_EQ((int)npg, movable_pages(c, br, npg))
+		TH_LOG("registration moved buffer ring pages out of ZONE_MOVABLE");
+	for (round = 0; round < 20; round++)
+		ASSERT_EQ(0, raw_round(&r, fd, round, err, sizeof(err))) TH_LOG("%s", err);
+
+	/* They move as well, from where they are. */
+	away = node == c->home ? c->other : c->home;
+	move_all(_metadata, c, sqes, npg, away);
+	away = node2 == c->home ? c->other : c->home;
+	move_all(_metadata, c, br, npg, away);
+	for (; round < 40; round++)
+		ASSERT_EQ(0, raw_round(&r, fd, round, err, sizeof(err))) TH_LOG("%s", err);
+	close(r.fd);
+	c->fds[--c->nr_fds] = -1;
+
+	/* Switched off: the pins are taken the upstream way. */
+	sqes = movable_buf(_metadata, c, npg, &node);
+	ASSERT_EQ(0, write_str(PINPAGE_SYSCTL, "0"));
+	ret = raw_setup(&r, rings, sqes);
+	ASSERT_EQ(0, write_str(PINPAGE_SYSCTL, "1"));
+	ASSERT_EQ(0, ret) TH_LOG("io_uring_setup(IORING_SETUP_NO_MMAP), switched off: %s",
+				 strerror(-ret));
+	add_fd(c, r.fd);
+	ASSERT_EQ(0, movable_pages(c, sqes, npg))
+		TH_LOG("SQE pages pinned in ZONE_MOVABLE with " PINPAGE_SYSCTL "=0");
+	close(r.fd);
+	c->fds[--c->nr_fds] = -1;
+	for (round = 0; round < 100; round++) {
+		ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
+		if (o.nr == o0.nr)
+			break;
+		usleep(100000);
+	}
+	ASSERT_EQ(o0.nr, o.nr) TH_LOG(MEM_KIND " owners left after closing the rings");
+	check_released(_metadata, c);
+}
+
 TEST_F_TIMEOUT(iou, switch_off, 60)
 {
 	enum { NB = 16 };
