@@ -1241,47 +1241,13 @@ static int isolate_begin(struct xa_state *xas, struct folio *folio,
 }
 
 /*
- * Put back the owners of @folio isolated for a migration, and end it: with
+ * End the migration that @node (stored as @entry at @xas) describes: with
  * @failed, @folio is the untouched source; otherwise it is the new folio.
+ * Under xa_lock.
  */
-static void putback_owners(struct folio *folio, bool failed)
+static void migration_end(struct xa_state *xas, struct pinpage_node *node,
+			  void *entry, struct folio *folio, bool failed)
 {
-	XA_STATE(xas, &pinpage_xa, folio_pfn(folio));
-	struct pinpage_owner *owner;
-	struct pinpage_node *node;
-	struct pinpage_rec *rec;
-	void *entry;
-	unsigned int i;
-	u32 cookie;
-
-	for (;;) {
-		xas_lock_irq(&xas);
-		xas_reset(&xas);
-		entry = slot_load(&xas);
-		if (WARN_ON_ONCE(!entry_is_node(entry))) {
-			xas_unlock_irq(&xas);
-			return;
-		}
-		node = entry_node(entry);
-		for (i = 0, rec = NULL; i < node->nr && !rec; i++)
-			if (node->rec[i].isolated)
-				rec = &node->rec[i];
-		if (!rec)
-			break;
-		rec->isolated = false;
-		owner = rec->owner;
-		cookie = rec->cookie;
-		/* It dropped all its pins while isolated: the record goes. */
-		if (!rec->count)
-			node_remove(node, rec);
-		xas_unlock_irq(&xas);
-		rcu_read_lock();	/* ->putback() must not sleep */
-		owner->ops->putback(owner, folio, cookie);
-		rcu_read_unlock();
-		trace_pinpage_putback(folio, owner, failed);
-		owner_put(owner);
-	}
-	/* Still under xa_lock: the migration is over. */
 	if (failed)
 		__xa_cmpxchg(&pinpage_xa, node->dst_pfn, XA_ZERO_ENTRY, NULL, 0);
 	else
@@ -1292,10 +1258,69 @@ static void putback_owners(struct folio *folio, bool failed)
 	node->moved = false;
 	node->src_pfn = 0;
 	node->dst_pfn = 0;
-	xas_reset(&xas);
+	xas_reset(xas);
 	check_counts(folio, entry_counts(entry));
-	node_shrink(&xas, entry);
-	xas_unlock_irq(&xas);
+	node_shrink(xas, entry);
+}
+
+/*
+ * Put back the owners of @folio isolated for a migration, and end it: with
+ * @failed, @folio is the untouched source; otherwise it is the new folio.
+ * The migration ends in the same xa_lock section that takes the last
+ * isolated record, before that owner's ->putback() runs: one lock round trip
+ * per owner.  The owner is kept alive by its busy count, not by the record.
+ */
+static void putback_owners(struct folio *folio, bool failed)
+{
+	XA_STATE(xas, &pinpage_xa, folio_pfn(folio));
+	struct pinpage_owner *owner;
+	struct pinpage_node *node;
+	struct pinpage_rec *rec;
+	bool last = false;
+	void *entry;
+	unsigned int i;
+	u32 cookie;
+
+	xas_lock_irq(&xas);
+	while (!last) {
+		xas_reset(&xas);
+		entry = slot_load(&xas);
+		if (WARN_ON_ONCE(!entry_is_node(entry))) {
+			xas_unlock_irq(&xas);
+			return;
+		}
+		node = entry_node(entry);
+		for (i = 0, rec = NULL, last = true; i < node->nr; i++) {
+			if (!node->rec[i].isolated)
+				continue;
+			if (rec) {
+				last = false;
+				break;
+			}
+			rec = &node->rec[i];
+		}
+		if (!rec) {
+			migration_end(&xas, node, entry, folio, failed);
+			xas_unlock_irq(&xas);
+			break;
+		}
+		rec->isolated = false;
+		owner = rec->owner;
+		cookie = rec->cookie;
+		/* It dropped all its pins while isolated: the record goes. */
+		if (!rec->count)
+			node_remove(node, rec);
+		if (last)
+			migration_end(&xas, node, entry, folio, failed);
+		xas_unlock_irq(&xas);
+		rcu_read_lock();	/* ->putback() must not sleep */
+		owner->ops->putback(owner, folio, cookie);
+		rcu_read_unlock();
+		trace_pinpage_putback(folio, owner, failed);
+		owner_put(owner);
+		if (!last)
+			xas_lock_irq(&xas);
+	}
 	if (failed)
 		count_vm_event(PINPAGE_FAILED);
 }
@@ -1339,14 +1364,18 @@ int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
 
 	xas_lock_irq(&xas);
 	ret = isolate_begin(&xas, folio, dst);
-	xas_unlock_irq(&xas);
-	if (ret <= 0)
+	if (ret <= 0) {
+		xas_unlock_irq(&xas);
 		return ret;
+	}
 
+	/*
+	 * xa_lock is held at the top of the loop: one round trip per owner.
+	 * The node stays while migrating, even if all records go, but it may
+	 * be replaced by a larger one: look it up again after each unlock.
+	 */
 	for (i = 0; ; i++) {
-		xas_lock_irq(&xas);
 		xas_reset(&xas);
-		/* The node stays while migrating, even if all records go. */
 		node = entry_node(slot_load(&xas));
 		changed = node->changed;
 		if (changed || i >= node->nr) {
@@ -1371,10 +1400,8 @@ int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
 		xas_lock_irq(&xas);
 		xas_reset(&xas);
 		rec = node_find(entry_node(slot_load(&xas)), owner);
-		if (rec)
-			rec->isolated = true;
-		xas_unlock_irq(&xas);
 		if (!rec) {
+			xas_unlock_irq(&xas);
 			/* Dropped its record before ->isolate(): undo it alone. */
 			rcu_read_lock();
 			owner->ops->putback(owner, folio, cookie);
@@ -1383,6 +1410,7 @@ int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
 			changed = true;
 			break;
 		}
+		rec->isolated = true;
 	}
 	if (ret || changed) {
 		putback_owners(folio, true);
@@ -1588,18 +1616,18 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 	/* src's slot stays until the owners resume: see struct pinpage_node. */
 	cur = __xa_store(&pinpage_xa, folio_pfn(dst), entry, 0);
 	WARN_ON_ONCE(xa_is_err(cur));	/* the slot was reserved */
-	xas_unlock_irq(&xas);
 
 	/*
 	 * Every owner is isolated and the count check passed: records can
 	 * only go down (pinpage_drop() waits for us), and isolated records
 	 * stay in place.  Look the node up each time all the same: nothing
 	 * here holds it.  ->migrate() runs in an RCU read-side section: it
-	 * must not sleep.
+	 * must not sleep.  xa_lock is held at the top of the loop.
 	 */
 	xas_set(&xas, folio_pfn(dst));
 	for (i = 0; ; i++) {
-		xas_lock_irq(&xas);
+		if (i)
+			xas_lock_irq(&xas);
 		xas_reset(&xas);
 		node = entry_node(slot_load(&xas));
 		nr = node->nr;
@@ -1614,6 +1642,9 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 		rcu_read_lock();
 		owner->ops->migrate(owner, src, dst, cookie);
 		rcu_read_unlock();
+		/* A record added from now on pins @dst: it needs no ->migrate(). */
+		if (i + 1 >= nr)
+			break;
 	}
 	count_vm_event(PINPAGE_MIGRATED);
 	trace_pinpage_migrate(src, dst, counts.pins + counts.refs, nr);
