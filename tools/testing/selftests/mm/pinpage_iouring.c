@@ -30,10 +30,13 @@
  *    nothing stays pinned or owned.
  *  - iou.teardown_races: register/update/unregister/close against
  *    move_pages(2) and fork().
- *  - iou.ring_memory_moves: a ring set up with IORING_SETUP_NO_MMAP and a
- *    provided buffer ring in application memory (owners of kind
+ *  - iou.ring_memory_moves{,_defer}: a ring set up with IORING_SETUP_NO_MMAP
+ *    and a provided buffer ring in application memory (owners of kind
  *    "io_uring_mem"): reads through kernel-selected buffers while their SQE
- *    and buffer ring pages move; the SQ/CQ ring page keeps a plain pin.
+ *    and buffer ring pages move; the SQ/CQ ring page keeps a plain pin,
+ *    except with IORING_SETUP_DEFER_TASKRUN, where it moves as well.
+ *  - iou.ring_memory_bad_input: unaligned, unmapped and read-only ring memory
+ *    gets stock's errors; nothing stays owned or pinned.
  *  - iou.movable_ring_memory: the same memory in ZONE_MOVABLE stays there at
  *    setup (bounded owners) and moves; switched off, setup migrates it out.
  *  - iou.switch_off: vm.pinpage_migrate=0 keeps registered buffers in place.
@@ -901,7 +904,8 @@ struct mover {
 	int node;			/* compaction: the node to compact */
 	void *pages[MAX_BUFS];		/* move_pages(): one address per folio */
 	int nr;
-	char *reg[2];			/* the buffer sets, for pagemap */
+	char *reg[3];			/* the buffer sets, for pagemap */
+	int nr_reg;
 	unsigned long reg_pages;	/* pages in each */
 	volatile int stop, done;
 	unsigned long rounds, calls, moved, unset, errors;
@@ -918,7 +922,7 @@ static int mover_scan(struct mover *m)
 	unsigned long i, r;
 	int ret;
 
-	for (r = 0; r < 2; r++) {
+	for (r = 0; r < (unsigned long)m->nr_reg; r++) {
 		ret = pfns_of(m->c, m->reg[r], m->reg_pages, m->pfn + r * m->reg_pages);
 		if (ret)
 			return ret;
@@ -1048,12 +1052,22 @@ static void mover_alloc(struct __test_metadata *_metadata, struct mover *m, stru
 	m->c = c;
 	m->reg[0] = w;
 	m->reg[1] = r;
+	m->reg[2] = NULL;
+	m->nr_reg = 2;
 	m->reg_pages = setsize / psize;
-	m->nr_pfns = 2 * m->reg_pages;
+	m->nr_pfns = 3 * m->reg_pages;
 	m->pfn0 = calloc(m->nr_pfns, sizeof(*m->pfn0));
 	m->pfn = calloc(m->nr_pfns, sizeof(*m->pfn));
 	m->changed = calloc(m->nr_pfns, sizeof(*m->changed));
 	ASSERT_TRUE(m->pfn0 && m->pfn && m->changed);
+	m->nr_pfns = 2 * m->reg_pages;
+}
+
+/* A third set of the same size for @m to watch (mover_alloc() made room). */
+static void mover_add_set(struct mover *m, char *set)
+{
+	m->reg[m->nr_reg++] = set;
+	m->nr_pfns += m->reg_pages;
 }
 
 static void mover_free(struct mover *m)
@@ -2563,12 +2577,12 @@ struct raw_ring {
 	unsigned short br_tail;
 };
 
-static int raw_setup(struct raw_ring *r, char *rings, char *sqes)
+static int raw_setup(struct raw_ring *r, char *rings, char *sqes, unsigned int flags)
 {
 	struct io_uring_params p;
 
 	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_NO_MMAP | IORING_SETUP_CQSIZE;
+	p.flags = IORING_SETUP_NO_MMAP | IORING_SETUP_CQSIZE | flags;
 	p.cq_entries = RAW_ENTRIES;
 	p.sq_off.user_addr = (uintptr_t)sqes;
 	p.cq_off.user_addr = (uintptr_t)rings;
@@ -2727,13 +2741,14 @@ static int raw_file(struct __test_metadata *_metadata, struct ctx *c, char *tmp)
  * selects from that ring, while a thread moves the SQE and buffer ring pages
  * between the nodes: both are io_uring_mem owners, every page changes PFN,
  * and every read is exact, so the kernel always read the SQEs and the buffer
- * ring the application had just written through its moved pages.  The SQ/CQ
- * ring pages keep a plain pin and stay.  Unregistering the buffer ring and
- * closing the ring while pages move: nothing stays owned or pinned.
+ * ring the application had just written through its moved pages.  With
+ * @defer (IORING_SETUP_DEFER_TASKRUN), the SQ/CQ rings are a third owner and
+ * move too, so every CQE the kernel posted reached the moved page; without,
+ * the ring page keeps a plain pin and stays.  Unregistering the buffer ring
+ * and closing the ring while pages move: nothing stays owned or pinned.
  */
-TEST_F_TIMEOUT(iou, ring_memory_moves, 120)
+static void ring_memory_case(struct __test_metadata *_metadata, struct ctx *c, bool defer)
 {
-	struct ctx *c = &self->c;
 	struct raw_ring r = { .fd = -1 };
 	char *rings, *sqes, *br, *bufs, err[256] = "";
 	unsigned long round = 0, i, npg = RING_MEM / psize;
@@ -2751,22 +2766,31 @@ TEST_F_TIMEOUT(iou, ring_memory_moves, 120)
 	fd = raw_file(_metadata, c, bufs);
 	ASSERT_EQ(0, owners_read_kind(&o0, MEM_KIND));
 
-	ret = raw_setup(&r, rings, sqes);
-	ASSERT_EQ(0, ret) TH_LOG("io_uring_setup(IORING_SETUP_NO_MMAP): %s", strerror(-ret));
+	ret = raw_setup(&r, rings, sqes, defer ? IORING_SETUP_DEFER_TASKRUN |
+					       IORING_SETUP_SINGLE_ISSUER : 0);
+	ASSERT_EQ(0, ret) TH_LOG("io_uring_setup(IORING_SETUP_NO_MMAP%s): %s",
+				 defer ? " | DEFER_TASKRUN" : "", strerror(-ret));
 	add_fd(c, r.fd);
 	ret = raw_pbuf_register(&r, br, bufs);
 	ASSERT_EQ(0, ret) TH_LOG("IORING_REGISTER_PBUF_RING (IOU_PBUF_RING_INC): %s",
 				 strerror(-ret));
 	ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
-	ASSERT_EQ(o0.nr + 2, o.nr) TH_LOG("the SQEs and the buffer ring are two " MEM_KIND " owners");
-	ASSERT_EQ(o0.pins + 2 * (long)npg, o.pins);
+	ASSERT_EQ(o0.nr + 2 + defer, o.nr)
+		TH_LOG("the SQEs, the buffer ring%s are " MEM_KIND " owners",
+		       defer ? " and the SQ/CQ rings" : "");
+	if (!defer)
+		ASSERT_EQ(o0.pins + 2 * (long)npg, o.pins);
 	ASSERT_EQ(0, pfns_of(c, rings, npg, rings_pfn0));
 
 	memset(&m, 0, sizeof(m));
 	mover_alloc(_metadata, &m, c, sqes, br, RING_MEM);
+	if (defer)
+		mover_add_set(&m, rings);
 	for (i = 0; i < npg; i++) {
 		m.pages[m.nr++] = sqes + i * psize;
 		m.pages[m.nr++] = br + i * psize;
+		if (defer)
+			m.pages[m.nr++] = rings + i * psize;
 	}
 	ASSERT_EQ(0, mover_scan(&m));
 	memcpy(m.pfn0, m.pfn, m.nr_pfns * sizeof(*m.pfn));
@@ -2787,12 +2811,15 @@ TEST_F_TIMEOUT(iou, ring_memory_moves, 120)
 	ASSERT_EQ(0, m.err[0]) TH_LOG("%s", m.err);
 	ASSERT_EQ(-1, first_unchanged(&m))
 		TH_LOG("page %ld (%s) never changed PFN", first_unchanged(&m),
-		       first_unchanged(&m) < (long)npg ? "SQEs" : "buffer ring");
+		       first_unchanged(&m) < (long)npg ? "SQEs" :
+		       first_unchanged(&m) < 2 * (long)npg ? "buffer ring" : "SQ/CQ rings");
 
-	/* The SQ/CQ rings are pinned the plain way: their first page stays. */
-	st = move_one(rings, c->other);
-	ASSERT_NE(c->other, st) TH_LOG("the SQ/CQ ring page moved");
-	ASSERT_EQ(rings_pfn0[0], pfn_at(c, rings)) TH_LOG("the SQ/CQ ring page changed PFN");
+	/* Without DEFER_TASKRUN, the SQ/CQ rings are pinned the plain way: they stay. */
+	if (!defer) {
+		st = move_one(rings, c->other);
+		ASSERT_NE(c->other, st) TH_LOG("the SQ/CQ ring page moved");
+		ASSERT_EQ(rings_pfn0[0], pfn_at(c, rings)) TH_LOG("the SQ/CQ ring page changed PFN");
+	}
 
 	/* Unregister and close while the pages move: owners and pins go. */
 	m.stop = 0;
@@ -2818,6 +2845,16 @@ TEST_F_TIMEOUT(iou, ring_memory_moves, 120)
 	check_released(_metadata, c);
 }
 
+TEST_F_TIMEOUT(iou, ring_memory_moves, 120)
+{
+	ring_memory_case(_metadata, &self->c, false);
+}
+
+TEST_F_TIMEOUT(iou, ring_memory_moves_defer, 120)
+{
+	ring_memory_case(_metadata, &self->c, true);
+}
+
 /*
  * ZONE_MOVABLE: SQEs and a buffer ring in application memory there stay there
  * at setup (bounded io_uring_mem owners), work, and still move; with
@@ -2840,7 +2877,7 @@ TEST_F_TIMEOUT(iou, movable_ring_memory, 60)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, owners_read_kind(&o0, MEM_KIND));
 
-	ret = raw_setup(&r, rings, sqes);
+	ret = raw_setup(&r, rings, sqes, 0);
 	ASSERT_EQ(0, ret) TH_LOG("io_uring_setup(IORING_SETUP_NO_MMAP): %s", strerror(-ret));
 	add_fd(c, r.fd);
 	ret = raw_pbuf_register(&r, br, bufs);
@@ -2866,7 +2903,7 @@ TEST_F_TIMEOUT(iou, movable_ring_memory, 60)
 	/* Switched off: the pins are taken the upstream way. */
 	sqes = movable_buf(_metadata, c, npg, &node);
 	ASSERT_EQ(0, write_str(PINPAGE_SYSCTL, "0"));
-	ret = raw_setup(&r, rings, sqes);
+	ret = raw_setup(&r, rings, sqes, 0);
 	ASSERT_EQ(0, write_str(PINPAGE_SYSCTL, "1"));
 	ASSERT_EQ(0, ret) TH_LOG("io_uring_setup(IORING_SETUP_NO_MMAP), switched off: %s",
 				 strerror(-ret));
@@ -2882,6 +2919,84 @@ TEST_F_TIMEOUT(iou, movable_ring_memory, 60)
 		usleep(100000);
 	}
 	ASSERT_EQ(o0.nr, o.nr) TH_LOG(MEM_KIND " owners left after closing the rings");
+	check_released(_metadata, c);
+}
+
+/*
+ * Ring memory that cannot be used gets the errors it gets on stock (the
+ * checks come before pinning), and leaves no owner and no pin behind.
+ */
+TEST_F_TIMEOUT(iou, ring_memory_bad_input, 60)
+{
+	struct ctx *c = &self->c;
+	struct raw_ring r = { .fd = -1 };
+	char *rings, *sqes, *ro, *hole, *bufs;
+	unsigned long npg = RING_MEM / psize;
+	struct owners o0, o;
+	struct io_uring_buf_reg reg;
+	/* Which memory is bad (0: SQEs, 1: rings), at addr[i]. */
+	const struct { const char *what; int which; int err; } cases[] = {
+		{ "SQEs not page aligned", 0, -EINVAL },
+		{ "SQEs unmapped", 0, -EFAULT },
+		{ "SQEs read-only", 0, -EFAULT },
+		{ "rings unmapped", 1, -EFAULT },
+	};
+	char *addr[4];
+	unsigned int i;
+	int ret;
+
+	rings = small_buf(_metadata, c, npg);
+	sqes = small_buf(_metadata, c, npg);
+	bufs = small_buf(_metadata, c, PBUF_BUFS);
+	ro = map_anon(c, RING_MEM, false);
+	ASSERT_NE(NULL, ro);
+	ASSERT_EQ(0, mprotect(ro, RING_MEM, PROT_READ));
+	hole = map_anon(c, RING_MEM, false);
+	ASSERT_NE(NULL, hole);
+	ASSERT_EQ(0, munmap(hole, RING_MEM));
+	c->nr_maps--;
+	addr[0] = sqes + 64;
+	addr[1] = hole;
+	addr[2] = ro;
+	addr[3] = hole;
+	ASSERT_EQ(0, owners_read_kind(&o0, MEM_KIND));
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		ret = cases[i].which ? raw_setup(&r, addr[i], sqes, 0) :
+				       raw_setup(&r, rings, addr[i], 0);
+		if (!ret)
+			close(r.fd);
+		ASSERT_EQ(cases[i].err, ret) TH_LOG("%s: io_uring_setup() said %s", cases[i].what,
+						    ret ? strerror(-ret) : "ok");
+	}
+
+	ASSERT_EQ(0, raw_setup(&r, rings, sqes, 0));
+	add_fd(c, r.fd);
+	for (i = 0; i < 3; i++) {
+		char *br = i == 0 ? bufs + 64 : i == 1 ? hole : ro;
+		int want = i == 0 ? -EINVAL : -EFAULT;
+
+		memset(&reg, 0, sizeof(reg));
+		reg.ring_addr = (uintptr_t)br;
+		reg.ring_entries = PBUF_ENTRIES;
+		reg.bgid = PBUF_BGID;
+		ret = syscall(__NR_io_uring_register, r.fd, IORING_REGISTER_PBUF_RING, &reg, 1) ?
+		      -errno : 0;
+		ASSERT_EQ(want, ret) TH_LOG("buffer ring %s: %s",
+					    i == 0 ? "not page aligned" : i == 1 ? "unmapped" : "read-only",
+					    ret ? strerror(-ret) : "registered");
+	}
+	ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
+	ASSERT_EQ(o0.nr + 1, o.nr) TH_LOG("only the SQEs of the one ring set up are owned");
+	close(r.fd);
+	c->fds[--c->nr_fds] = -1;
+	for (i = 0; i < 100; i++) {
+		ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
+		if (o.nr == o0.nr)
+			break;
+		usleep(100000);
+	}
+	ASSERT_EQ(o0.nr, o.nr) TH_LOG(MEM_KIND " owners left");
 	check_released(_metadata, c);
 }
 
