@@ -65,6 +65,7 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "../kselftest_harness.h"
 #pragma GCC diagnostic pop
+#include "pinpage_util.h"
 #ifndef __clang__
 #pragma GCC diagnostic ignored "-Wclobbered"
 #endif
@@ -75,10 +76,7 @@
 #define ZRAM_CONTROL	"/sys/class/zram-control"
 #define NULLB_DEV	"/dev/nullb0"
 #define NULLB_PARAMS	"/sys/module/null_blk/parameters"
-#define NODE_SYSFS	"/sys/devices/system/node"
-#define MEMORY_SYSFS	"/sys/devices/system/memory"
 #define CMA_AREA	"/sys/kernel/debug/cma/reserved"
-#define COMPACT_ALL	"/proc/sys/vm/compact_memory"
 #define AIO_NR		"/proc/sys/fs/aio-nr"
 
 #define AIO_RING_MAGIC	0xa10a10a1
@@ -95,7 +93,6 @@
 #define PM_PFN(e)	((e) & ((1ULL << 55) - 1))
 #define KPF_RESERVED	32
 #define MP_UNSET	(-1000)		/* move_pages() left the status alone */
-#define NSEC		1000000000ULL
 #define LOOP_MIN_NS	(3 * NSEC)
 #define LOOP_MAX_NS	(8 * NSEC)
 #define COMPACT_PASSES	20
@@ -136,70 +133,6 @@ struct zone_rec {
 
 /* --- small helpers --- */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * NSEC + ts.tv_nsec;
-}
-
-static int read_str(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	if (n < 0)
-		return n;
-	buf[n] = '\0';
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return n;
-}
-
-static int write_str(const char *path, const char *val)
-{
-	ssize_t n, len = strlen(val);
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, len);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n < 0 ? n : (n == len ? 0 : -EIO);
-}
-
-static long long read_ll(const char *path)
-{
-	char buf[64];
-
-	return read_str(path, buf, sizeof(buf)) > 0 ? strtoll(buf, NULL, 0) : -1;
-}
-
-/* A /proc/vmstat counter, or -1 (a kernel without pinpage has none). */
-static long long vmstat_get(const char *key)
-{
-	long long val, ret = -1;
-	char name[64];
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (ret < 0 && fscanf(f, "%63s %lld", name, &val) == 2)
-		if (!strcmp(name, key))
-			ret = val;
-	fclose(f);
-	return ret;
-}
-
 /* aio_ring owners in debugfs, or -1 without the file. */
 static int owners_nr(void)
 {
@@ -229,14 +162,7 @@ static int wait_owners(int want, int secs)
 	return nr;
 }
 
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
+/* Contents: a stream of 64-bit words derived from @seed and the offset. */
 static void fill(void *buf, size_t len, uint64_t seed)
 {
 	uint64_t *w = buf;
@@ -413,27 +339,6 @@ static int pick_zone(const struct zone_rec *z, int nz, int node, bool movable)
 	return best;
 }
 
-/* One compaction pass: of @node on even passes, of all nodes on odd ones. */
-static int compact_pass(int node, int pass)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/compact", node);
-	if (pass & 1 || access(path, W_OK))
-		snprintf(path, sizeof(path), COMPACT_ALL);
-	return write_str(path, "1");
-}
-
-/* Pages per memory block, or 0. */
-static unsigned long block_pages(void)
-{
-	char buf[64];
-
-	if (read_str(MEMORY_SYSFS "/block_size_bytes", buf, sizeof(buf)) < 0)
-		return 0;
-	return strtoul(buf, NULL, 16) / psize;
-}
-
 /* Does memory block @block (of @ppb pages) hold a reserved page? */
 static bool block_reserved(struct ctx *c, long block, unsigned long ppb)
 {
@@ -451,14 +356,6 @@ static bool block_reserved(struct ctx *c, long block, unsigned long ppb)
 				return true;
 	}
 	return false;
-}
-
-static int block_set(long block, const char *state)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), MEMORY_SYSFS "/memory%ld/state", block);
-	return write_str(path, state);
 }
 
 /* --- files and devices --- */

@@ -30,11 +30,11 @@
  *    nothing stays pinned or owned.
  *  - iou.teardown_races: register/update/unregister/close against
  *    move_pages(2) and fork().
- *  - iou.ring_memory_moves{,_defer}: a ring set up with IORING_SETUP_NO_MMAP
- *    and a provided buffer ring in application memory (owners of kind
- *    "io_uring_mem"): reads through kernel-selected buffers while their SQE
- *    and buffer ring pages move; the SQ/CQ ring page keeps a plain pin,
- *    except with IORING_SETUP_DEFER_TASKRUN, where it moves as well.
+ *  - iou.ring_memory_moves{,_defer,_taskrun_flag}: a ring set up with
+ *    IORING_SETUP_NO_MMAP and a provided buffer ring in application memory
+ *    (owners of kind "io_uring_mem"): reads through kernel-selected buffers,
+ *    inline and through io-wq, while SQE, SQ/CQ ring and buffer ring pages
+ *    move; with IORING_SETUP_TASKRUN_FLAG the ring page keeps a plain pin.
  *  - iou.ring_memory_bad_input: unaligned, unmapped and read-only ring memory
  *    gets stock's errors; nothing stays owned or pinned.
  *  - iou.movable_ring_memory: the same memory in ZONE_MOVABLE stays there at
@@ -86,6 +86,7 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "../kselftest_harness.h"
 #pragma GCC diagnostic pop
+#include "pinpage_util.h"
 #ifndef __clang__
 #pragma GCC diagnostic ignored "-Wclobbered"
 #endif
@@ -102,8 +103,6 @@
 #define THP_PMD_SIZE	"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"
 #define NULLB_PARAMS	"/sys/module/null_blk/parameters"
 #define ZRAM_CONTROL	"/sys/class/zram-control"
-#define NODE_SYSFS	"/sys/devices/system/node"
-#define COMPACT_ALL	"/proc/sys/vm/compact_memory"
 
 #define NR_BUFS		64		/* buffers per set in the I/O loops */
 #define MAX_BUFS	(2 * NR_BUFS)
@@ -115,7 +114,6 @@
 #define PM_PFN(e)	((e) & ((1ULL << 55) - 1))
 #define KPF_THP		22
 #define MP_UNSET	(-1000)		/* move_pages() left the status alone */
-#define NSEC		1000000000ULL
 #define LOOP_MIN_NS	(3 * NSEC)	/* I/O loops: at least, ... */
 #define LOOP_MAX_NS	(8 * NSEC)	/* ... and at most (move_pages) */
 #define COMPACT_PASSES	20	/* passes before a compaction case gives up */
@@ -161,70 +159,6 @@ struct zone_rec {
 };
 
 /* --- small helpers --- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * NSEC + ts.tv_nsec;
-}
-
-static int read_str(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	if (n < 0)
-		return n;
-	buf[n] = '\0';
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return n;
-}
-
-static int write_str(const char *path, const char *val)
-{
-	ssize_t n, len = strlen(val);
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, len);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n < 0 ? n : (n == len ? 0 : -EIO);
-}
-
-static long long read_ll(const char *path)
-{
-	char buf[64];
-
-	return read_str(path, buf, sizeof(buf)) > 0 ? strtoll(buf, NULL, 0) : -1;
-}
-
-/* A /proc/vmstat counter, or -1. */
-static long long vmstat_get(const char *key)
-{
-	long long val, ret = -1;
-	char name[64];
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (ret < 0 && fscanf(f, "%63s %lld", name, &val) == 2)
-		if (!strcmp(name, key))
-			ret = val;
-	fclose(f);
-	return ret;
-}
 
 /* Pins held system-wide, with the per-cpu differences folded in. */
 static long long pins_held(void)
@@ -297,14 +231,6 @@ static int wait_owners(int want, int secs)
 }
 
 /* Contents: a stream of 64-bit words derived from @seed and the offset. */
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 static void fill(void *buf, size_t len, uint64_t seed)
 {
 	size_t i;
@@ -647,17 +573,6 @@ static int zone_at(const struct zone_rec *z, int n, uint64_t pfn)
 		if (pfn >= z[i].start && pfn < z[i].start + z[i].spanned)
 			return strcmp(z[i].name, "DMA32") && strcmp(z[i].name, "Normal") ? -1 : i;
 	return -1;
-}
-
-/* One compaction pass: of @node on even passes (if it can), of all nodes else. */
-static int compact_pass(int node, int pass)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), NODE_SYSFS "/node%d/compact", node);
-	if (pass & 1 || access(path, W_OK))
-		snprintf(path, sizeof(path), COMPACT_ALL);
-	return write_str(path, "1");
 }
 
 static void dontneed(char *chunk, unsigned long from, unsigned long to)
@@ -2321,18 +2236,7 @@ TEST_F_TIMEOUT(iou, movable_bounded, 60)
 	check_released(_metadata, c);
 }
 
-#define MEMORY_SYSFS	"/sys/devices/system/memory"
 #define KPF_RESERVED	32
-
-/* Pages per memory block, or 0. */
-static unsigned long block_pages(void)
-{
-	char buf[64];
-
-	if (read_str(MEMORY_SYSFS "/block_size_bytes", buf, sizeof(buf)) < 0)
-		return 0;
-	return strtoul(buf, NULL, 16) / psize;
-}
 
 /* Does memory block @block (of @ppb pages) hold a reserved page? */
 static bool block_reserved(struct ctx *c, long block, unsigned long ppb)
@@ -2351,15 +2255,6 @@ static bool block_reserved(struct ctx *c, long block, unsigned long ppb)
 				return true;
 	}
 	return false;
-}
-
-/* Write @state ("offline", "online_movable") to memory block @block. */
-static int block_set(long block, const char *state)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), MEMORY_SYSFS "/memory%ld/state", block);
-	return write_str(path, state);
 }
 
 /*
@@ -2602,6 +2497,31 @@ static int raw_setup(struct raw_ring *r, char *rings, char *sqes, unsigned int f
 	return 0;
 }
 
+/* Close @r, the last file add_fd() took. */
+static void raw_close(struct ctx *c, struct raw_ring *r)
+{
+	close(r->fd);
+	if (c->nr_fds && c->fds[c->nr_fds - 1] == r->fd)
+		c->nr_fds--;
+	r->fd = -1;
+}
+
+/* Ring teardown is asynchronous: wait until @want io_uring_mem owners are left. */
+static int wait_mem_owners(int want)
+{
+	struct owners o;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (owners_read_kind(&o, MEM_KIND))
+			return -1;
+		if (o.nr == want)
+			break;
+		usleep(100000);
+	}
+	return o.nr;
+}
+
 /* Register @br (application memory) as buffer group PBUF_BGID, consumed incrementally. */
 static int raw_pbuf_register(struct raw_ring *r, char *br, char *bufs)
 {
@@ -2661,7 +2581,8 @@ static int raw_round(struct raw_ring *r, int fd, unsigned long round, char *err,
 		sqe->fd = fd;
 		sqe->off = ((round * 5 + k * 3) % FILE_PAGES) * psize;
 		sqe->len = psize;
-		sqe->flags = IOSQE_BUFFER_SELECT;
+		/* Every other one through io-wq, which completes it from a worker. */
+		sqe->flags = IOSQE_BUFFER_SELECT | (k & 1 ? IOSQE_ASYNC : 0);
 		sqe->buf_group = PBUF_BGID;
 		sqe->user_data = round << 8 | k;
 		r->sq_array[idx] = idx;
@@ -2742,12 +2663,15 @@ static int raw_file(struct __test_metadata *_metadata, struct ctx *c, char *tmp)
  * between the nodes: both are io_uring_mem owners, every page changes PFN,
  * and every read is exact, so the kernel always read the SQEs and the buffer
  * ring the application had just written through its moved pages.  With
- * @defer (IORING_SETUP_DEFER_TASKRUN), the SQ/CQ rings are a third owner and
- * move too, so every CQE the kernel posted reached the moved page; without,
- * the ring page keeps a plain pin and stays.  Unregistering the buffer ring
- * and closing the ring while pages move: nothing stays owned or pinned.
+ * @rings_move, the SQ/CQ rings are a third owner and move too, so every CQE
+ * the kernel posted (inline, from task_work, from io-wq) reached the moved
+ * page; rings set up with @flags that uring_lock cannot cover
+ * (IORING_SETUP_TASKRUN_FLAG) keep a plain pin on their ring page, which
+ * stays.  Unregistering the buffer ring and closing the ring while pages
+ * move: nothing stays owned or pinned.
  */
-static void ring_memory_case(struct __test_metadata *_metadata, struct ctx *c, bool defer)
+static void ring_memory_case(struct __test_metadata *_metadata, struct ctx *c,
+			     unsigned int flags, bool rings_move)
 {
 	struct raw_ring r = { .fd = -1 };
 	char *rings, *sqes, *br, *bufs, err[256] = "";
@@ -2766,30 +2690,29 @@ static void ring_memory_case(struct __test_metadata *_metadata, struct ctx *c, b
 	fd = raw_file(_metadata, c, bufs);
 	ASSERT_EQ(0, owners_read_kind(&o0, MEM_KIND));
 
-	ret = raw_setup(&r, rings, sqes, defer ? IORING_SETUP_DEFER_TASKRUN |
-					       IORING_SETUP_SINGLE_ISSUER : 0);
-	ASSERT_EQ(0, ret) TH_LOG("io_uring_setup(IORING_SETUP_NO_MMAP%s): %s",
-				 defer ? " | DEFER_TASKRUN" : "", strerror(-ret));
+	ret = raw_setup(&r, rings, sqes, flags);
+	ASSERT_EQ(0, ret) TH_LOG("io_uring_setup(IORING_SETUP_NO_MMAP | %#x): %s", flags,
+				 strerror(-ret));
 	add_fd(c, r.fd);
 	ret = raw_pbuf_register(&r, br, bufs);
 	ASSERT_EQ(0, ret) TH_LOG("IORING_REGISTER_PBUF_RING (IOU_PBUF_RING_INC): %s",
 				 strerror(-ret));
 	ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
-	ASSERT_EQ(o0.nr + 2 + defer, o.nr)
+	ASSERT_EQ(o0.nr + 2 + rings_move, o.nr)
 		TH_LOG("the SQEs, the buffer ring%s are " MEM_KIND " owners",
-		       defer ? " and the SQ/CQ rings" : "");
-	if (!defer)
+		       rings_move ? " and the SQ/CQ rings" : "");
+	if (!rings_move)
 		ASSERT_EQ(o0.pins + 2 * (long)npg, o.pins);
 	ASSERT_EQ(0, pfns_of(c, rings, npg, rings_pfn0));
 
 	memset(&m, 0, sizeof(m));
 	mover_alloc(_metadata, &m, c, sqes, br, RING_MEM);
-	if (defer)
+	if (rings_move)
 		mover_add_set(&m, rings);
 	for (i = 0; i < npg; i++) {
 		m.pages[m.nr++] = sqes + i * psize;
 		m.pages[m.nr++] = br + i * psize;
-		if (defer)
+		if (rings_move)
 			m.pages[m.nr++] = rings + i * psize;
 	}
 	ASSERT_EQ(0, mover_scan(&m));
@@ -2814,8 +2737,8 @@ static void ring_memory_case(struct __test_metadata *_metadata, struct ctx *c, b
 		       first_unchanged(&m) < (long)npg ? "SQEs" :
 		       first_unchanged(&m) < 2 * (long)npg ? "buffer ring" : "SQ/CQ rings");
 
-	/* Without DEFER_TASKRUN, the SQ/CQ rings are pinned the plain way: they stay. */
-	if (!defer) {
+	/* Otherwise the SQ/CQ rings are pinned the plain way: they stay. */
+	if (!rings_move) {
 		st = move_one(rings, c->other);
 		ASSERT_NE(c->other, st) TH_LOG("the SQ/CQ ring page moved");
 		ASSERT_EQ(rings_pfn0[0], pfn_at(c, rings)) TH_LOG("the SQ/CQ ring page changed PFN");
@@ -2828,31 +2751,31 @@ static void ring_memory_case(struct __test_metadata *_metadata, struct ctx *c, b
 	usleep(200000);
 	ret = raw_pbuf_unregister(&r);
 	usleep(100000);
-	close(r.fd);
-	c->fds[--c->nr_fds] = -1;
+	raw_close(c, &r);
 	usleep(200000);
 	m.stop = 1;
 	pthread_join(t, NULL);
 	ASSERT_EQ(0, ret) TH_LOG("IORING_UNREGISTER_PBUF_RING: %s", strerror(-ret));
-	for (i = 0; i < 100; i++) {
-		ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
-		if (o.nr == o0.nr)
-			break;
-		usleep(100000);
-	}
-	ASSERT_EQ(o0.nr, o.nr) TH_LOG(MEM_KIND " owners left after closing the ring");
+	ASSERT_EQ(o0.nr, wait_mem_owners(o0.nr)) TH_LOG(MEM_KIND " owners left after closing the ring");
 	mover_free(&m);
 	check_released(_metadata, c);
 }
 
 TEST_F_TIMEOUT(iou, ring_memory_moves, 120)
 {
-	ring_memory_case(_metadata, &self->c, false);
+	ring_memory_case(_metadata, &self->c, 0, true);
 }
 
 TEST_F_TIMEOUT(iou, ring_memory_moves_defer, 120)
 {
-	ring_memory_case(_metadata, &self->c, true);
+	ring_memory_case(_metadata, &self->c,
+			 IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER, true);
+}
+
+TEST_F_TIMEOUT(iou, ring_memory_taskrun_flag, 120)
+{
+	ring_memory_case(_metadata, &self->c,
+			 IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, false);
 }
 
 /*
@@ -2883,7 +2806,7 @@ TEST_F_TIMEOUT(iou, movable_ring_memory, 60)
 	ret = raw_pbuf_register(&r, br, bufs);
 	ASSERT_EQ(0, ret) TH_LOG("IORING_REGISTER_PBUF_RING: %s", strerror(-ret));
 	ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
-	ASSERT_EQ(o0.bounded + 2, o.bounded) TH_LOG("ring memory owners are bounded");
+	ASSERT_EQ(o0.bounded + 3, o.bounded) TH_LOG("ring memory owners (rings, SQEs, buffer ring) are bounded");
 	ASSERT_EQ((int)npg, movable_pages(c, sqes, npg)) TH_LOG("setup moved SQE pages out of ZONE_MOVABLE");
 	ASSERT_EQ((int)npg, movable_pages(c, br, npg))
 		TH_LOG("registration moved buffer ring pages out of ZONE_MOVABLE");
@@ -2897,8 +2820,7 @@ TEST_F_TIMEOUT(iou, movable_ring_memory, 60)
 	move_all(_metadata, c, br, npg, away);
 	for (; round < 40; round++)
 		ASSERT_EQ(0, raw_round(&r, fd, round, err, sizeof(err))) TH_LOG("%s", err);
-	close(r.fd);
-	c->fds[--c->nr_fds] = -1;
+	raw_close(c, &r);
 
 	/* Switched off: the pins are taken the upstream way. */
 	sqes = movable_buf(_metadata, c, npg, &node);
@@ -2910,15 +2832,8 @@ TEST_F_TIMEOUT(iou, movable_ring_memory, 60)
 	add_fd(c, r.fd);
 	ASSERT_EQ(0, movable_pages(c, sqes, npg))
 		TH_LOG("SQE pages pinned in ZONE_MOVABLE with " PINPAGE_SYSCTL "=0");
-	close(r.fd);
-	c->fds[--c->nr_fds] = -1;
-	for (round = 0; round < 100; round++) {
-		ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
-		if (o.nr == o0.nr)
-			break;
-		usleep(100000);
-	}
-	ASSERT_EQ(o0.nr, o.nr) TH_LOG(MEM_KIND " owners left after closing the rings");
+	raw_close(c, &r);
+	ASSERT_EQ(o0.nr, wait_mem_owners(o0.nr)) TH_LOG(MEM_KIND " owners left after closing the rings");
 	check_released(_metadata, c);
 }
 
@@ -2987,16 +2902,9 @@ TEST_F_TIMEOUT(iou, ring_memory_bad_input, 60)
 					    ret ? strerror(-ret) : "registered");
 	}
 	ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
-	ASSERT_EQ(o0.nr + 1, o.nr) TH_LOG("only the SQEs of the one ring set up are owned");
-	close(r.fd);
-	c->fds[--c->nr_fds] = -1;
-	for (i = 0; i < 100; i++) {
-		ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
-		if (o.nr == o0.nr)
-			break;
-		usleep(100000);
-	}
-	ASSERT_EQ(o0.nr, o.nr) TH_LOG(MEM_KIND " owners left");
+	ASSERT_EQ(o0.nr + 2, o.nr) TH_LOG("only the rings and SQEs of the one ring set up are owned");
+	raw_close(c, &r);
+	ASSERT_EQ(o0.nr, wait_mem_owners(o0.nr)) TH_LOG(MEM_KIND " owners left");
 	check_released(_metadata, c);
 }
 
