@@ -2600,9 +2600,11 @@ static int raw_round(struct raw_ring *r, int fd, unsigned long round, char *err,
 		head = *r->cq_head;
 		tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
 		if (head == tail) {
-			ret = syscall(__NR_io_uring_enter, r->fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+			ret = syscall(__NR_io_uring_enter, r->fd, 0, 1, IORING_ENTER_GETEVENTS,
+				      NULL, 0);
 			if (ret < 0 && errno != EINTR) {
-				snprintf(err, errlen, "round %lu: waiting: %s", round, strerror(errno));
+				snprintf(err, errlen, "round %lu: waiting: %s", round,
+					 strerror(errno));
 				return -1;
 			}
 			continue;
@@ -2741,7 +2743,8 @@ static void ring_memory_case(struct __test_metadata *_metadata, struct ctx *c,
 	if (!rings_move) {
 		st = move_one(rings, c->other);
 		ASSERT_NE(c->other, st) TH_LOG("the SQ/CQ ring page moved");
-		ASSERT_EQ(rings_pfn0[0], pfn_at(c, rings)) TH_LOG("the SQ/CQ ring page changed PFN");
+		ASSERT_EQ(rings_pfn0[0], pfn_at(c, rings))
+			TH_LOG("the SQ/CQ ring page changed PFN");
 	}
 
 	/* Unregister and close while the pages move: owners and pins go. */
@@ -2756,7 +2759,8 @@ static void ring_memory_case(struct __test_metadata *_metadata, struct ctx *c,
 	m.stop = 1;
 	pthread_join(t, NULL);
 	ASSERT_EQ(0, ret) TH_LOG("IORING_UNREGISTER_PBUF_RING: %s", strerror(-ret));
-	ASSERT_EQ(o0.nr, wait_mem_owners(o0.nr)) TH_LOG(MEM_KIND " owners left after closing the ring");
+	ASSERT_EQ(o0.nr, wait_mem_owners(o0.nr))
+		TH_LOG(MEM_KIND " owners left after closing the ring");
 	mover_free(&m);
 	check_released(_metadata, c);
 }
@@ -2806,8 +2810,10 @@ TEST_F_TIMEOUT(iou, movable_ring_memory, 60)
 	ret = raw_pbuf_register(&r, br, bufs);
 	ASSERT_EQ(0, ret) TH_LOG("IORING_REGISTER_PBUF_RING: %s", strerror(-ret));
 	ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
-	ASSERT_EQ(o0.bounded + 3, o.bounded) TH_LOG("ring memory owners (rings, SQEs, buffer ring) are bounded");
-	ASSERT_EQ((int)npg, movable_pages(c, sqes, npg)) TH_LOG("setup moved SQE pages out of ZONE_MOVABLE");
+	ASSERT_EQ(o0.bounded + 3, o.bounded)
+		TH_LOG("ring memory owners (rings, SQEs, buffer ring) are bounded");
+	ASSERT_EQ((int)npg, movable_pages(c, sqes, npg))
+		TH_LOG("setup moved SQE pages out of ZONE_MOVABLE");
 	ASSERT_EQ((int)npg, movable_pages(c, br, npg))
 		TH_LOG("registration moved buffer ring pages out of ZONE_MOVABLE");
 	for (round = 0; round < 20; round++)
@@ -2833,7 +2839,8 @@ TEST_F_TIMEOUT(iou, movable_ring_memory, 60)
 	ASSERT_EQ(0, movable_pages(c, sqes, npg))
 		TH_LOG("SQE pages pinned in ZONE_MOVABLE with " PINPAGE_SYSCTL "=0");
 	raw_close(c, &r);
-	ASSERT_EQ(o0.nr, wait_mem_owners(o0.nr)) TH_LOG(MEM_KIND " owners left after closing the rings");
+	ASSERT_EQ(o0.nr, wait_mem_owners(o0.nr))
+		TH_LOG(MEM_KIND " owners left after closing the rings");
 	check_released(_metadata, c);
 }
 
@@ -2856,6 +2863,7 @@ TEST_F_TIMEOUT(iou, ring_memory_bad_input, 60)
 		{ "SQEs read-only", 0, -EFAULT },
 		{ "rings unmapped", 1, -EFAULT },
 	};
+	const char *said;
 	char *addr[4];
 	unsigned int i;
 	int ret;
@@ -2877,12 +2885,15 @@ TEST_F_TIMEOUT(iou, ring_memory_bad_input, 60)
 	ASSERT_EQ(0, owners_read_kind(&o0, MEM_KIND));
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		ret = cases[i].which ? raw_setup(&r, addr[i], sqes, 0) :
-				       raw_setup(&r, rings, addr[i], 0);
+		if (cases[i].which)
+			ret = raw_setup(&r, addr[i], sqes, 0);
+		else
+			ret = raw_setup(&r, rings, addr[i], 0);
 		if (!ret)
 			close(r.fd);
-		ASSERT_EQ(cases[i].err, ret) TH_LOG("%s: io_uring_setup() said %s", cases[i].what,
-						    ret ? strerror(-ret) : "ok");
+		said = ret ? strerror(-ret) : "ok";
+		ASSERT_EQ(cases[i].err, ret)
+			TH_LOG("%s: io_uring_setup() said %s", cases[i].what, said);
 	}
 
 	ASSERT_EQ(0, raw_setup(&r, rings, sqes, 0));
@@ -2897,12 +2908,14 @@ TEST_F_TIMEOUT(iou, ring_memory_bad_input, 60)
 		reg.bgid = PBUF_BGID;
 		ret = syscall(__NR_io_uring_register, r.fd, IORING_REGISTER_PBUF_RING, &reg, 1) ?
 		      -errno : 0;
-		ASSERT_EQ(want, ret) TH_LOG("buffer ring %s: %s",
-					    i == 0 ? "not page aligned" : i == 1 ? "unmapped" : "read-only",
-					    ret ? strerror(-ret) : "registered");
+		ASSERT_EQ(want, ret)
+			TH_LOG("buffer ring %s: %s",
+			       i == 0 ? "not page aligned" : i == 1 ? "unmapped" : "read-only",
+			       ret ? strerror(-ret) : "registered");
 	}
 	ASSERT_EQ(0, owners_read_kind(&o, MEM_KIND));
-	ASSERT_EQ(o0.nr + 2, o.nr) TH_LOG("only the rings and SQEs of the one ring set up are owned");
+	ASSERT_EQ(o0.nr + 2, o.nr)
+		TH_LOG("only the rings and SQEs of the one ring set up are owned");
 	raw_close(c, &r);
 	ASSERT_EQ(o0.nr, wait_mem_owners(o0.nr)) TH_LOG(MEM_KIND " owners left");
 	check_released(_metadata, c);
