@@ -30,11 +30,11 @@
  *    nothing stays pinned or owned.
  *  - iou.teardown_races: register/update/unregister/close against
  *    move_pages(2) and fork().
- *  - iou.ring_memory_moves{,_defer,_taskrun_flag}: a ring set up with
- *    IORING_SETUP_NO_MMAP and a provided buffer ring in application memory
- *    (owners of kind "io_uring_mem"): reads through kernel-selected buffers,
- *    inline and through io-wq, while SQE, SQ/CQ ring and buffer ring pages
- *    move; with IORING_SETUP_TASKRUN_FLAG the ring page keeps a plain pin.
+ *  - iou.ring_memory_moves{,_defer,_taskrun_flag,_sqpoll}: a ring set up
+ *    with IORING_SETUP_NO_MMAP and a provided buffer ring in application
+ *    memory (owners of kind "io_uring_mem"): reads through kernel-selected
+ *    buffers, inline and through io-wq, while SQE, SQ/CQ ring and buffer
+ *    ring pages move.
  *  - iou.ring_memory_bad_input: unaligned, unmapped and read-only ring memory
  *    gets stock's errors; nothing stays owned or pinned.
  *  - iou.movable_ring_memory: the same memory in ZONE_MOVABLE stays there at
@@ -2463,7 +2463,7 @@ struct raw_ring {
 	int fd;
 	char *rings;
 	struct io_uring_sqe *sqes;
-	unsigned int *sq_tail, *sq_mask, *sq_array;
+	unsigned int *sq_tail, *sq_mask, *sq_array, *sq_flags;
 	unsigned int *cq_head, *cq_tail, *cq_mask;
 	struct io_uring_cqe *cqes;
 	unsigned int sq_cached;
@@ -2479,6 +2479,8 @@ static int raw_setup(struct raw_ring *r, char *rings, char *sqes, unsigned int f
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_NO_MMAP | IORING_SETUP_CQSIZE | flags;
 	p.cq_entries = RAW_ENTRIES;
+	/* An SQPOLL thread that sleeps (and sets IORING_SQ_NEED_WAKEUP) often. */
+	p.sq_thread_idle = 1;
 	p.sq_off.user_addr = (uintptr_t)sqes;
 	p.cq_off.user_addr = (uintptr_t)rings;
 	r->fd = syscall(__NR_io_uring_setup, RAW_ENTRIES, &p);
@@ -2489,6 +2491,7 @@ static int raw_setup(struct raw_ring *r, char *rings, char *sqes, unsigned int f
 	r->sq_tail = (unsigned int *)(rings + p.sq_off.tail);
 	r->sq_mask = (unsigned int *)(rings + p.sq_off.ring_mask);
 	r->sq_array = (unsigned int *)(rings + p.sq_off.array);
+	r->sq_flags = (unsigned int *)(rings + p.sq_off.flags);
 	r->cq_head = (unsigned int *)(rings + p.cq_off.head);
 	r->cq_tail = (unsigned int *)(rings + p.cq_off.tail);
 	r->cq_mask = (unsigned int *)(rings + p.cq_off.ring_mask);
@@ -2567,7 +2570,7 @@ static int raw_pbuf_unregister(struct raw_ring *r)
  */
 static int raw_round(struct raw_ring *r, int fd, unsigned long round, char *err, size_t errlen)
 {
-	unsigned int mask = *r->sq_mask, head, tail, seen = 0, k, idx, bid, got;
+	unsigned int mask = *r->sq_mask, head, tail, seen = 0, k, idx, bid, got, flags;
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
 	long ret, bad;
@@ -2589,8 +2592,16 @@ static int raw_round(struct raw_ring *r, int fd, unsigned long round, char *err,
 		r->sq_cached++;
 	}
 	__atomic_store_n(r->sq_tail, r->sq_cached, __ATOMIC_RELEASE);
-	ret = syscall(__NR_io_uring_enter, r->fd, RAW_BATCH, RAW_BATCH, IORING_ENTER_GETEVENTS,
-		      NULL, 0);
+	/*
+	 * An SQPOLL thread is woken only if it said it sleeps, as liburing
+	 * does: an IORING_SQ_NEED_WAKEUP lost while the ring page moved would
+	 * leave these SQEs unsubmitted and the wait below without end.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	flags = IORING_ENTER_GETEVENTS;
+	if (__atomic_load_n(r->sq_flags, __ATOMIC_RELAXED) & IORING_SQ_NEED_WAKEUP)
+		flags |= IORING_ENTER_SQ_WAKEUP;
+	ret = syscall(__NR_io_uring_enter, r->fd, RAW_BATCH, RAW_BATCH, flags, NULL, 0);
 	if (ret != RAW_BATCH) {
 		snprintf(err, errlen, "round %lu: io_uring_enter() submitted %ld of %d (%s)",
 			 round, ret, RAW_BATCH, ret < 0 ? strerror(errno) : "short");
@@ -2666,11 +2677,11 @@ static int raw_file(struct __test_metadata *_metadata, struct ctx *c, char *tmp)
  * and every read is exact, so the kernel always read the SQEs and the buffer
  * ring the application had just written through its moved pages.  With
  * @rings_move, the SQ/CQ rings are a third owner and move too, so every CQE
- * the kernel posted (inline, from task_work, from io-wq) reached the moved
- * page; rings set up with @flags that uring_lock cannot cover
- * (IORING_SETUP_TASKRUN_FLAG) keep a plain pin on their ring page, which
- * stays.  Unregistering the buffer ring and closing the ring while pages
- * move: nothing stays owned or pinned.
+ * the kernel posted (inline, from task_work, from io-wq) and every sq_flags
+ * bit it set (IORING_SQ_TASKRUN, IORING_SQ_NEED_WAKEUP) reached the moved
+ * page; without @rings_move the ring page would keep a plain pin and stay.
+ * Unregistering the buffer ring and closing the ring while pages move:
+ * nothing stays owned or pinned.
  */
 static void ring_memory_case(struct __test_metadata *_metadata, struct ctx *c,
 			     unsigned int flags, bool rings_move)
@@ -2779,7 +2790,12 @@ TEST_F_TIMEOUT(iou, ring_memory_moves_defer, 120)
 TEST_F_TIMEOUT(iou, ring_memory_taskrun_flag, 120)
 {
 	ring_memory_case(_metadata, &self->c,
-			 IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, false);
+			 IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, true);
+}
+
+TEST_F_TIMEOUT(iou, ring_memory_sqpoll, 120)
+{
+	ring_memory_case(_metadata, &self->c, IORING_SETUP_SQPOLL, true);
 }
 
 /*
