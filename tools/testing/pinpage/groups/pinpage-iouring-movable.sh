@@ -1,8 +1,8 @@
 #!/bin/sh
 # pinpage_iouring's ZONE_MOVABLE and CMA cases: registered buffers as bounded owners that stay
 # in ZONE_MOVABLE or CMA until a use nobody bounds, and move for an offline or a CMA
-# allocation; NO_MMAP SQEs and a buffer ring that stay in ZONE_MOVABLE.  They need movablecore= and cma=; the other cases run in the pinpage-iouring
-# group, without them.
+# allocation; NO_MMAP SQEs and a buffer ring that stay in ZONE_MOVABLE.  They need
+# movablecore= and cma=; the other cases run in the pinpage-iouring group, without them.
 # PINPAGE-VM: SMP=2
 # PINPAGE-VM: APPEND="cma=64M movablecore=512M"
 # PINPAGE-VM: TIMEOUT=300
