@@ -129,6 +129,24 @@ struct pinpage_node {
 	struct pinpage_rec rec[] __counted_by(size);
 } __aligned(8);
 
+/**
+ * struct pinpage_kind - counters of the owners of one kind
+ * @list: entry on pinpage_kinds, under pinpage_owners_lock.
+ * @isolated: ->isolate() calls that agreed, since boot.
+ * @refused: ->isolate() calls that refused (-EAGAIN included).
+ * @migrated: records moved to a new folio by a migration.
+ * @name: the kind, the owners' ops->name (a copy: owners may be modules).
+ *
+ * A kind stays once created: there are as many as there are pinpage_ops.
+ */
+struct pinpage_kind {
+	struct list_head list;
+	atomic_long_t isolated;
+	atomic_long_t refused;
+	atomic_long_t migrated;
+	char name[];
+};
+
 /*
  * An entry is an owner pointer, a value entry (owner id << 32 | cookie, with
  * PINPAGE_VALUE_REFS for a reference), or a node pointer with this bit set.
@@ -148,6 +166,7 @@ DEFINE_STATIC_KEY_DEFERRED_FALSE(pinpage_in_use, HZ);
 DEFINE_STATIC_KEY_DEFERRED_FALSE(pinpage_refs_in_use, HZ);
 static int sysctl_pinpage_migrate __read_mostly = 1;
 static LIST_HEAD(pinpage_owners);
+static LIST_HEAD(pinpage_kinds);
 static DEFINE_MUTEX(pinpage_owners_lock);
 static atomic_long_t pinpage_nr_folios;
 static atomic_long_t pinpage_nr_nodes;
@@ -506,11 +525,12 @@ store:
  * __pinpage_add() needs a node of @size records: replace the spare by one,
  * allocated without the lock.
  */
-static int spare_grow(struct pinpage_node **spare, unsigned int size)
+static int spare_grow(struct pinpage_node **spare, unsigned int size,
+		      gfp_t gfp)
 {
 	if (*spare)
 		node_free(*spare);
-	*spare = node_alloc(size, GFP_KERNEL);
+	*spare = node_alloc(size, gfp);
 	return *spare ? 0 : -ENOMEM;
 }
 
@@ -530,27 +550,56 @@ static int spare_grow(struct pinpage_node **spare, unsigned int size)
 int pinpage_add(struct pinpage_owner *owner, struct folio *folio,
 		unsigned int count, u32 cookie)
 {
+	might_sleep();
+	return pinpage_add_gfp(owner, folio, count, cookie, GFP_KERNEL);
+}
+EXPORT_SYMBOL_GPL(pinpage_add);
+
+/**
+ * pinpage_add_gfp() - record pins of an owner on a folio, allocating with @gfp
+ * @owner: the owner, initialised with pinpage_owner_init().
+ * @folio: the folio; the caller already holds the @count pins.
+ * @count: pins taken (one per page pinned).
+ * @cookie: as for pinpage_add().
+ * @gfp: how the records may allocate memory: the caller's own allocation
+ *	flags will do (zone and placement modifiers are ignored), so that an
+ *	owner that allocates pages under GFP_NOIO, in reclaim, or without
+ *	direct reclaim records them in the same context.  One reference or pin
+ *	per folio needs no memory beyond an XArray slot.
+ *
+ * Records use no memory cgroup charge: they are the VM's bookkeeping of the
+ * folio, as struct page is.
+ *
+ * Context: any context but hard interrupt; may sleep if @gfp allows direct
+ * reclaim.
+ * Return: 0, or -ENOMEM (nothing recorded).
+ */
+int pinpage_add_gfp(struct pinpage_owner *owner, struct folio *folio,
+		    unsigned int count, u32 cookie, gfp_t gfp)
+{
 	XA_STATE(xas, &pinpage_xa, folio_pfn(folio));
 	struct pinpage_node *spare = NULL;
 	unsigned int size = 0;
+	unsigned long flags;
 	int ret;
 
 	if (WARN_ON_ONCE(!count || !owner->ops))
 		return -EINVAL;
-	might_sleep();
+	gfp &= GFP_RECLAIM_MASK;
+	might_sleep_if(gfpflags_allow_blocking(gfp));
 	for (;;) {
-		xas_lock_irq(&xas);
+		xas_lock_irqsave(&xas, flags);
 		ret = __pinpage_add(&xas, owner, count, cookie, &spare, &size);
 		if (!ret && !xas_error(&xas))
 			check_counts(folio, entry_counts(slot_load(&xas)));
-		xas_unlock_irq(&xas);
+		xas_unlock_irqrestore(&xas, flags);
 		if (ret == -ENOMEM) {
-			if (spare_grow(&spare, size))
+			if (spare_grow(&spare, size, gfp))
 				return -ENOMEM;
 			xas_reset(&xas);
 			continue;
 		}
-		if (!xas_nomem(&xas, GFP_KERNEL))
+		if (!xas_nomem(&xas, gfp))
 			break;
 	}
 	if (spare)
@@ -562,7 +611,7 @@ int pinpage_add(struct pinpage_owner *owner, struct folio *folio,
 	}
 	return ret;
 }
-EXPORT_SYMBOL_GPL(pinpage_add);
+EXPORT_SYMBOL_GPL(pinpage_add_gfp);
 
 /* What __pinpage_drop() found. */
 enum pinpage_drop_result {
@@ -693,6 +742,46 @@ void pinpage_drop(struct pinpage_owner *owner, struct folio *folio,
 }
 EXPORT_SYMBOL_GPL(pinpage_drop);
 
+/**
+ * pinpage_drop_nowait() - forget pins of an owner on a folio no migration has
+ * @owner: the owner.
+ * @folio: the folio; the caller still holds the pins and drops them after.
+ * @count: pins to forget, as given to pinpage_add().
+ *
+ * pinpage_drop() for an owner that knows no migration of @folio is moving its
+ * pins: it holds @folio's lock (a migration holds it from the isolation of the
+ * owners to their ->putback()), or never made @folio movable.  A kernel page's
+ * owner calls it on its free path, under its own spinlocks.
+ *
+ * Context: any context but hard interrupt; never sleeps.
+ */
+void pinpage_drop_nowait(struct pinpage_owner *owner, struct folio *folio,
+			 unsigned int count)
+{
+	XA_STATE(xas, &pinpage_xa, folio_pfn(folio));
+	enum pinpage_drop_result ret;
+	struct folio *dst = NULL;
+	unsigned long flags;
+
+	xas_lock_irqsave(&xas, flags);
+	ret = __pinpage_drop(&xas, owner, count, &dst);
+	xas_unlock_irqrestore(&xas, flags);
+	if (WARN_ONCE(ret == PINPAGE_IN_FLIGHT,
+		      "%s drops pins that a migration is moving\n",
+		      owner->ops->name)) {
+		folio_put(dst);
+		return;
+	}
+	WARN_ONCE(ret == PINPAGE_NO_RECORD,
+		  "dropping %u pins that %s does not hold\n", count,
+		  owner->ops->name);
+	if (ret == PINPAGE_DROPPED) {
+		atomic_long_sub(count, &owner->nr_pins);
+		trace_pinpage_drop(folio, owner, count);
+	}
+}
+EXPORT_SYMBOL_GPL(pinpage_drop_nowait);
+
 /* The end of the run of pages[@i..] that lie in one folio. */
 static unsigned long folio_run_end(struct page **pages, unsigned long i,
 				   unsigned long nr)
@@ -751,7 +840,7 @@ int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
 		}
 		xas_unlock_irq(&xas);
 		if (ret == -ENOMEM) {
-			if (spare_grow(&spare, size))
+			if (spare_grow(&spare, size, GFP_KERNEL))
 				break;
 			ret = 0;
 		} else if (xas_error(&xas) && !xas_nomem(&xas, GFP_KERNEL)) {
@@ -846,6 +935,23 @@ EXPORT_SYMBOL_GPL(pinpage_unpin_user_pages);
 /* Owners                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* The counters of the kind @name, created on first use; under pinpage_owners_lock. */
+static struct pinpage_kind *kind_get(const char *name)
+{
+	struct pinpage_kind *kind;
+	size_t len = strlen(name) + 1;
+
+	list_for_each_entry(kind, &pinpage_kinds, list)
+		if (!strcmp(kind->name, name))
+			return kind;
+	kind = kzalloc(struct_size(kind, name, len), GFP_KERNEL);
+	if (!kind)
+		return NULL;
+	memcpy(kind->name, name, len);
+	list_add_tail(&kind->list, &pinpage_kinds);
+	return kind;
+}
+
 /**
  * pinpage_owner_init() - make an object a pin owner
  * @owner: the struct pinpage_owner embedded in the object.
@@ -867,6 +973,7 @@ void pinpage_owner_init(struct pinpage_owner *owner,
 	if (owner_refs(owner))
 		static_branch_deferred_inc(&pinpage_refs_in_use);
 	mutex_lock(&pinpage_owners_lock);
+	owner->kind = kind_get(ops->name);
 	list_add_tail(&owner->list, &pinpage_owners);
 	mutex_unlock(&pinpage_owners_lock);
 }
@@ -1072,6 +1179,17 @@ bool pinpage_can_move(struct folio *folio)
 }
 
 /*
+ * References that @folio's mappings and page cache hold: none for a kernel
+ * page (typed, or movable through movable_operations), which is in neither.
+ */
+static int base_refs(struct folio *folio)
+{
+	if (page_has_type(&folio->page) || __folio_test_movable(folio))
+		return 0;
+	return folio_expected_ref_count(folio);
+}
+
+/*
  * Does @folio carry pins beyond the @owned ones that records explain?  Exact
  * for large folios (_pincount); for small ones, any surplus of a whole
  * GUP_PIN_COUNTING_BIAS over the references the caller, the mappings and the
@@ -1084,7 +1202,7 @@ static bool has_unowned_pins(struct folio *folio, struct pinpage_counts owned)
 
 	if (folio_test_large(folio))
 		return atomic_read(&folio->_pincount) > (long)owned.pins;
-	extra = folio_ref_count(folio) - folio_expected_ref_count(folio) - 1 -
+	extra = folio_ref_count(folio) - base_refs(folio) - 1 -
 		(long)counts_to_refs(folio, owned);
 	return extra >= (long)GUP_PIN_COUNTING_BIAS;
 }
@@ -1393,10 +1511,14 @@ int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
 		trace_pinpage_isolate(folio, owner, ret);
 		if (ret) {
 			count_vm_event(PINPAGE_ISOLATE_REFUSED);
+			if (owner->kind)
+				atomic_long_inc(&owner->kind->refused);
 			owner_put(owner);
 			break;
 		}
 		count_vm_event(PINPAGE_ISOLATE);
+		if (owner->kind)
+			atomic_long_inc(&owner->kind->isolated);
 		xas_lock_irq(&xas);
 		xas_reset(&xas);
 		rec = node_find(entry_node(slot_load(&xas)), owner);
@@ -1642,6 +1764,8 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 		rcu_read_lock();
 		owner->ops->migrate(owner, src, dst, cookie);
 		rcu_read_unlock();
+		if (owner->kind)
+			atomic_long_inc(&owner->kind->migrated);
 		/* A record added from now on pins @dst: it needs no ->migrate(). */
 		if (i + 1 >= nr)
 			break;
@@ -1694,6 +1818,115 @@ void __pinpage_check_free(struct page *page, unsigned int order)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Kernel pages                                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Kernel pages of owners (zsmalloc's zspages) are not on the LRU: compaction,
+ * CMA and offlining find and isolate them through the movable_operations in
+ * page->mapping, as every non-LRU movable page (isolate_movable_page()), and
+ * migrate_folio_move() dispatches to them.  pinpage installs one set for all
+ * its owners, so that this dispatch is the entry of the owner protocol for
+ * kernel pages and not a protocol of its own: migrate_folio_unmap() asks the
+ * owners of a kernel page to isolate as it does for a user folio
+ * (pinpage_isolate_folio()), and pinpage_kernel_migrate() does the rest.
+ */
+static const struct movable_operations pinpage_kernel_mops;
+
+/* Taken off for migration (page locked): is it still owned? */
+static bool pinpage_kernel_isolate(struct page *page, isolate_mode_t mode)
+{
+	/* The owner drops its record under the page lock before freeing it. */
+	return __pinpage_folio_has_refs(page_folio(page));
+}
+
+/*
+ * Move the kernel page @srcp, whose owners all isolated, to @dstp: the
+ * reference count check (the isolation reference and the owners' references
+ * and pins, frozen), the copy (by the owner that copies, or here), the move of
+ * the records with ->migrate() for each owner, and ->putback() on @dstp: a
+ * kernel page has no mappings to restore in between.
+ */
+static int pinpage_kernel_migrate(struct page *dstp, struct page *srcp,
+				  enum migrate_mode mode)
+{
+	struct folio *src = page_folio(srcp), *dst = page_folio(dstp);
+	int refs, expected, ret;
+
+	/* No owner isolated it: vm.pinpage_migrate=0 with pins on it. */
+	if (!__pinpage_folio_isolated(src))
+		return -EBUSY;
+	if (!__pinpage_migration_refs(src, &refs))
+		return -EAGAIN;
+	/* The isolation reference (isolate_movable_page()) and the owners'. */
+	expected = 1 + refs;
+	if (!folio_ref_freeze(src, expected))
+		return -EAGAIN;
+	if (__pinpage_owner_copies(src)) {
+		ret = __pinpage_copy_folio(src, dst);
+		if (ret) {
+			folio_ref_unfreeze(src, expected);
+			return ret;
+		}
+	} else {
+		folio_copy(dst, src);
+	}
+	folio_ref_unfreeze(src, expected);
+	__pinpage_migrate_folio(src, dst);
+	if (PageMovable(srcp))
+		__ClearPageMovable(srcp);
+	__SetPageMovable(dstp, &pinpage_kernel_mops);
+	__pinpage_putback_folio(dst, false);
+	return MIGRATEPAGE_SUCCESS;
+}
+
+/* The owners were put back when the migration failed. */
+static void pinpage_kernel_putback(struct page *page)
+{
+}
+
+static const struct movable_operations pinpage_kernel_mops = {
+	.isolate_page	= pinpage_kernel_isolate,
+	.migrate_page	= pinpage_kernel_migrate,
+	.putback_page	= pinpage_kernel_putback,
+};
+
+/**
+ * pinpage_set_page_movable() - let compaction, CMA and offlining move a kernel page
+ * @page: a page that a kernel subsystem allocated for itself (not on the LRU,
+ *	not mapped into user space, not a slab page, order 0), on which its
+ *	owners' records are in place (pinpage_add_gfp()).
+ *
+ * From now on the page moves through the owner protocol.  Before freeing the
+ * page, its owner clears the state with __ClearPageMovable() and drops its
+ * record (pinpage_drop_nowait()), both under the page lock.  Without
+ * CONFIG_COMPACTION, non-LRU pages never move, and this does nothing.
+ *
+ * Context: @page locked.
+ */
+void pinpage_set_page_movable(struct page *page)
+{
+	VM_WARN_ON_ONCE_PAGE(PageLRU(page) || PageCompound(page) ||
+			     page_mapped(page), page);
+	VM_WARN_ON_ONCE_PAGE(!__pinpage_folio_has_refs(page_folio(page)), page);
+	__SetPageMovable(page, &pinpage_kernel_mops);
+}
+EXPORT_SYMBOL_GPL(pinpage_set_page_movable);
+
+/**
+ * pinpage_page_movable() - is @page a kernel page that moves through pinpage?
+ * @page: any page.
+ *
+ * Lockless, so only a hint unless the caller holds the page lock.
+ */
+bool pinpage_page_movable(struct page *page)
+{
+	return __PageMovable(page) &&
+	       page_movable_ops(page) == &pinpage_kernel_mops;
+}
+EXPORT_SYMBOL_GPL(pinpage_page_movable);
+
+/* ------------------------------------------------------------------------ */
 /* Interfaces: sysctl and debugfs                                           */
 /* ------------------------------------------------------------------------ */
 
@@ -1723,6 +1956,82 @@ static int owners_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(owners);
+
+static int kinds_show(struct seq_file *m, void *v)
+{
+	struct pinpage_owner *owner;
+	struct pinpage_kind *kind;
+	unsigned long owners, pins;
+
+	seq_puts(m, "# kind owners pins isolated refused migrated\n");
+	mutex_lock(&pinpage_owners_lock);
+	list_for_each_entry(kind, &pinpage_kinds, list) {
+		owners = 0;
+		pins = 0;
+		list_for_each_entry(owner, &pinpage_owners, list) {
+			if (owner->kind != kind)
+				continue;
+			owners++;
+			pins += atomic_long_read(&owner->nr_pins);
+		}
+		seq_printf(m, "%s %lu %lu %ld %ld %ld\n", kind->name, owners,
+			   pins, atomic_long_read(&kind->isolated),
+			   atomic_long_read(&kind->refused),
+			   atomic_long_read(&kind->migrated));
+	}
+	mutex_unlock(&pinpage_owners_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kinds);
+
+/* The kinds of the owners of the folio behind @entry, under xa_lock. */
+static void show_entry_kinds(struct seq_file *m, void *entry)
+{
+	struct pinpage_node *node;
+	struct pinpage_rec rec;
+	unsigned int i;
+
+	if (!entry_is_node(entry)) {
+		rec = single_rec(entry);
+		seq_puts(m, rec.owner ? rec.owner->ops->name : "?");
+		return;
+	}
+	node = entry_node(entry);
+	for (i = 0; i < node->nr; i++)
+		seq_printf(m, "%s%s", i ? "," : "",
+			   node->rec[i].owner->ops->name);
+	if (!node->nr)
+		seq_puts(m, "-");
+}
+
+static int folios_show(struct seq_file *m, void *v)
+{
+	XA_STATE(xas, &pinpage_xa, 0);
+	struct pinpage_counts c;
+	unsigned long seen = 0;
+	void *entry;
+
+	seq_puts(m, "# pfn kinds pins refs\n");
+	/* Under the lock: a record keeps its owner, and its name, alive. */
+	xas_lock_irq(&xas);
+	xas_for_each(&xas, entry, ULONG_MAX) {
+		if (xa_is_zero(entry))
+			continue;
+		c = entry_counts(entry);
+		seq_printf(m, "%#lx ", xas.xa_index);
+		show_entry_kinds(m, entry);
+		seq_printf(m, " %lu %lu\n", c.pins, c.refs);
+		if (++seen % XA_CHECK_SCHED)
+			continue;
+		xas_pause(&xas);
+		xas_unlock_irq(&xas);
+		cond_resched();
+		xas_lock_irq(&xas);
+	}
+	xas_unlock_irq(&xas);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(folios);
 
 static int stats_show(struct seq_file *m, void *v)
 {
@@ -1775,6 +2084,8 @@ static int __init pinpage_init(void)
 	dir = debugfs_create_dir("pinpage", NULL);
 	debugfs_create_file("owners", 0400, dir, NULL, &owners_fops);
 	debugfs_create_file("stats", 0400, dir, NULL, &stats_fops);
+	debugfs_create_file("kinds", 0400, dir, NULL, &kinds_fops);
+	debugfs_create_file("folios", 0400, dir, NULL, &folios_fops);
 	return 0;
 }
 late_initcall(pinpage_init);

@@ -33,6 +33,7 @@
 #include <linux/pinpage.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
+#include <linux/zsmalloc.h>
 
 #include "internal.h"
 
@@ -2091,6 +2092,419 @@ static void pinpage_test_migration_race(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, src));
 }
 
+/* ------------------------------------------------------------------------ */
+/* Kernel pages                                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Kernel pages (not on the LRU, not mapped) whose owners record references go
+ * through the real migration path here: isolate_movable_page() and
+ * migrate_pages(), as compaction, CMA and offlining call them.  The owner
+ * holds the page's only reference (its allocation reference), as zsmalloc
+ * does; the test folios of struct pp_ctx are not used, since the context's
+ * own reference would be an unowned one.
+ */
+#define PP_KPAGE_MAGIC		0x6b706167U	/* "kpag" */
+
+/* A kernel subsystem's owner whose pages the VM copies. */
+static const struct pinpage_ops pp_kref_ops = {
+	.name		= "pinpage_kunit_kref",
+	.flags		= PINPAGE_BOUNDED_ISOLATE | PINPAGE_REFERENCES,
+	.isolate	= pp_isolate_cb,
+	.migrate	= pp_migrate_cb,
+	.putback	= pp_putback_cb,
+};
+
+static void pp_kpage_fill(struct folio *folio, u32 seed)
+{
+	u32 *data = kmap_local_folio(folio, 0);
+	unsigned int i;
+
+	for (i = 0; i < PAGE_SIZE / sizeof(u32); i++)
+		data[i] = PP_KPAGE_MAGIC ^ seed ^ i;
+	kunmap_local(data);
+}
+
+static bool pp_kpage_intact(struct folio *folio, u32 seed)
+{
+	u32 *data = kmap_local_folio(folio, 0);
+	unsigned int i;
+	bool ok = true;
+
+	for (i = 0; i < PAGE_SIZE / sizeof(u32) && ok; i++)
+		ok = data[i] == (PP_KPAGE_MAGIC ^ seed ^ i);
+	kunmap_local(data);
+	return ok;
+}
+
+/*
+ * A movable kernel page that @o holds with its allocation reference, recorded;
+ * o->cur follows it.  Skips the test without memory.
+ */
+static struct folio *pp_kpage_new(struct kunit *test, struct pp_owner *o,
+				  u32 seed)
+{
+	struct folio *folio;
+
+	folio = folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN, 0);
+	if (!folio)
+		kunit_skip(test, "no page");
+	pp_kpage_fill(folio, seed);
+	if (pinpage_add_gfp(&o->owner, folio, 1, 0, GFP_NOWAIT)) {
+		folio_put(folio);
+		kunit_skip(test, "no memory for the record");
+	}
+	folio_lock(folio);
+	pinpage_set_page_movable(&folio->page);
+	folio_unlock(folio);
+	o->cur = folio;
+	return folio;
+}
+
+/* Free the page as its owner does: locked, not movable, record gone. */
+static void pp_kpage_free(struct pp_owner *o)
+{
+	struct folio *folio = o->cur;
+
+	folio_lock(folio);
+	if (PageMovable(&folio->page))
+		__ClearPageMovable(&folio->page);
+	pinpage_drop_nowait(&o->owner, folio, 1);
+	folio_unlock(folio);
+	o->cur = NULL;
+	folio_put(folio);
+}
+
+static struct folio *pp_kpage_target(struct folio *src, unsigned long private)
+{
+	return folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN, 0);
+}
+
+/*
+ * Isolate @folio as compaction does and migrate it in @mode; returns the
+ * number of folios not migrated (0 or 1), or -EBUSY when it could not even be
+ * isolated.
+ */
+static int pp_kpage_migrate(struct folio *folio, enum migrate_mode mode)
+{
+	unsigned int succeeded = 0;
+	LIST_HEAD(list);
+	int ret;
+
+	if (!isolate_movable_page(&folio->page, ISOLATE_UNEVICTABLE))
+		return -EBUSY;
+	list_add(&folio->lru, &list);
+	ret = migrate_pages(&list, pp_kpage_target, NULL, 0, mode,
+			    MR_COMPACTION, &succeeded);
+	if (ret)
+		putback_movable_pages(&list);
+	return ret;
+}
+
+/* One owner: the page moves, contents, reference and record follow it. */
+static void pinpage_test_kernel_page_moves(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct pp_owner *c = pp_owner_new(ctx, &pp_ref_ops);
+	struct pp_owner *v = pp_owner_new(ctx, &pp_kref_ops);
+	struct folio *old_c, *old_v;
+
+	old_c = pp_kpage_new(test, c, 1);
+	old_v = pp_kpage_new(test, v, 2);
+	KUNIT_EXPECT_TRUE(test, pinpage_page_movable(&old_c->page));
+
+	/* The owner copies under its own lock. */
+	KUNIT_EXPECT_EQ(test, pp_kpage_migrate(old_c, MIGRATE_SYNC), 0);
+	KUNIT_EXPECT_PTR_NE(test, c->cur, old_c);
+	KUNIT_EXPECT_EQ(test, c->nr_copy, 1);
+	KUNIT_EXPECT_EQ(test, c->nr_migrate, 1);
+	KUNIT_EXPECT_TRUE(test, pp_kpage_intact(c->cur, 1));
+	KUNIT_EXPECT_EQ(test, folio_ref_count(c->cur), 1);
+	KUNIT_EXPECT_TRUE(test, pinpage_page_movable(&c->cur->page));
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(c), 1);
+	pp_expect_balanced(test, c);
+
+	/* The VM copies; asynchronous compaction moves it too. */
+	KUNIT_EXPECT_EQ(test, pp_kpage_migrate(old_v, MIGRATE_ASYNC), 0);
+	KUNIT_EXPECT_PTR_NE(test, v->cur, old_v);
+	KUNIT_EXPECT_EQ(test, v->mode, MIGRATE_ASYNC);
+	KUNIT_EXPECT_TRUE(test, pp_kpage_intact(v->cur, 2));
+	KUNIT_EXPECT_EQ(test, folio_ref_count(v->cur), 1);
+	pp_expect_balanced(test, v);
+
+	/* And again, from the new page. */
+	old_v = v->cur;
+	KUNIT_EXPECT_EQ(test, pp_kpage_migrate(old_v, MIGRATE_SYNC_LIGHT), 0);
+	KUNIT_EXPECT_PTR_NE(test, v->cur, old_v);
+	KUNIT_EXPECT_TRUE(test, pp_kpage_intact(v->cur, 2));
+	KUNIT_EXPECT_EQ(test, v->nr_migrate, 2);
+	pp_expect_balanced(test, v);
+
+	pp_kpage_free(c);
+	pp_kpage_free(v);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(c), 0);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(v), 0);
+}
+
+/* An owner refuses: nothing moves, the others are put back on the page. */
+static void pinpage_test_kernel_page_refused(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct pp_owner *a = pp_owner_new(ctx, &pp_kref_ops);
+	struct pp_owner *b = pp_owner_new(ctx, &pp_ops);
+	struct folio *folio = pp_kpage_new(test, a, 3);
+
+	a->refuse = -EBUSY;
+	KUNIT_EXPECT_EQ(test, pp_kpage_migrate(folio, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_PTR_EQ(test, a->cur, folio);
+	KUNIT_EXPECT_EQ(test, a->nr_migrate, 0);
+	KUNIT_EXPECT_TRUE(test, pp_kpage_intact(folio, 3));
+	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), 1);
+	KUNIT_EXPECT_FALSE(test, folio_test_isolated(folio));
+	pp_expect_balanced(test, a);
+
+	/*
+	 * A second owner holds a pin and refuses with -EAGAIN: the first,
+	 * asked first, agreed and is put back on the untouched page, after
+	 * every retry.
+	 */
+	a->refuse = 0;
+	pp_sim_pin(folio, 1);
+	KUNIT_ASSERT_EQ(test, pinpage_add(&b->owner, folio, 1, 0), 0);
+	b->cur = folio;
+	b->refuse = -EAGAIN;
+	KUNIT_EXPECT_EQ(test, pp_kpage_migrate(folio, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_PTR_EQ(test, a->cur, folio);
+	KUNIT_EXPECT_GT(test, a->nr_isolated, 0);
+	KUNIT_EXPECT_GT(test, b->nr_isolate, 0);
+	KUNIT_EXPECT_EQ(test, a->nr_migrate, 0);
+	KUNIT_EXPECT_PTR_EQ(test, a->putback_folio, folio);
+	pp_expect_balanced(test, a);
+	KUNIT_EXPECT_TRUE(test, pp_kpage_intact(folio, 3));
+	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), 1 + pp_pin_refs(folio, 1));
+
+	/* Both agree: it moves with the reference and the pin. */
+	b->refuse = 0;
+	KUNIT_EXPECT_EQ(test, pp_kpage_migrate(folio, MIGRATE_SYNC), 0);
+	KUNIT_EXPECT_PTR_NE(test, a->cur, folio);
+	KUNIT_EXPECT_PTR_EQ(test, b->cur, a->cur);
+	pp_expect_balanced(test, a);
+	pp_expect_balanced(test, b);
+
+	pinpage_drop(&b->owner, b->cur, 1);
+	pp_sim_unpin(b->cur, 1);
+	pp_kpage_free(a);
+}
+
+/*
+ * A reference owner and a pin owner on one kernel page: both are asked, both
+ * repoint, and the reference count check expects the reference and the pin.
+ */
+static void pinpage_test_kernel_page_ref_and_pin(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct pp_owner *r = pp_owner_new(ctx, &pp_ref_ops);
+	struct pp_owner *p = pp_owner_new(ctx, &pp_ops);
+	struct folio *folio = pp_kpage_new(test, r, 4), *dst;
+
+	pp_sim_pin(folio, 2);
+	KUNIT_ASSERT_EQ(test, pinpage_add(&p->owner, folio, 2, 7), 0);
+	p->cur = folio;
+
+	KUNIT_EXPECT_EQ(test, pp_kpage_migrate(folio, MIGRATE_SYNC), 0);
+	dst = r->cur;
+	KUNIT_EXPECT_PTR_NE(test, dst, folio);
+	KUNIT_EXPECT_PTR_EQ(test, p->cur, dst);
+	KUNIT_EXPECT_EQ(test, p->cookie, 7);
+	KUNIT_EXPECT_EQ(test, r->nr_copy, 1);
+	KUNIT_EXPECT_EQ(test, r->nr_migrate, 1);
+	KUNIT_EXPECT_EQ(test, p->nr_migrate, 1);
+	KUNIT_EXPECT_EQ(test, folio_ref_count(dst), 1 + pp_pin_refs(dst, 2));
+	KUNIT_EXPECT_TRUE(test, pp_kpage_intact(dst, 4));
+	pp_expect_balanced(test, r);
+	pp_expect_balanced(test, p);
+
+	pinpage_drop(&p->owner, dst, 2);
+	pp_sim_unpin(dst, 2);
+	pp_kpage_free(r);
+}
+
+/*
+ * A reference nobody recorded (a speculative folio_try_get(), say) fails the
+ * frozen reference count check: the owners are put back and nothing moved.
+ */
+static void pinpage_test_kernel_page_extra_ref(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ref_ops);
+	struct folio *folio = pp_kpage_new(test, a, 5);
+
+	folio_get(folio);
+	KUNIT_EXPECT_EQ(test, pp_kpage_migrate(folio, MIGRATE_SYNC), 1);
+	KUNIT_EXPECT_PTR_EQ(test, a->cur, folio);
+	KUNIT_EXPECT_EQ(test, a->nr_copy, 0);
+	KUNIT_EXPECT_EQ(test, a->nr_migrate, 0);
+	KUNIT_EXPECT_GT(test, a->nr_isolated, 0);
+	pp_expect_balanced(test, a);
+	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), 2);
+	folio_put(folio);
+
+	KUNIT_EXPECT_EQ(test, pp_kpage_migrate(folio, MIGRATE_SYNC), 0);
+	KUNIT_EXPECT_TRUE(test, pp_kpage_intact(a->cur, 5));
+	pp_kpage_free(a);
+}
+
+/* The owner frees the page while it is isolated: no callback, no record. */
+static void pinpage_test_kernel_page_freed_isolated(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ref_ops);
+	struct folio *folio = pp_kpage_new(test, a, 6);
+	unsigned int succeeded = 0;
+	LIST_HEAD(list);
+
+	KUNIT_ASSERT_TRUE(test, isolate_movable_page(&folio->page,
+						     ISOLATE_UNEVICTABLE));
+	list_add(&folio->lru, &list);
+	pp_kpage_free(a);
+	KUNIT_EXPECT_EQ(test, migrate_pages(&list, pp_kpage_target, NULL, 0,
+					    MIGRATE_SYNC, MR_COMPACTION,
+					    &succeeded), 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&list));
+	KUNIT_EXPECT_EQ(test, a->nr_isolate, 0);
+	KUNIT_EXPECT_EQ(test, pp_nr_pins(a), 0);
+}
+
+#if IS_BUILTIN(CONFIG_ZSMALLOC)
+#define PP_ZS_OBJS	8
+#define PP_ZS_SIZE	2048
+
+/* A thread that keeps one zsmalloc object mapped for a while. */
+struct pp_zs_mapper {
+	struct zs_pool *pool;
+	unsigned long handle;
+	unsigned int hold_ms;
+	struct completion mapped;
+	ktime_t unmapped_at;
+};
+
+static int pp_zs_map_fn(void *data)
+{
+	struct pp_zs_mapper *m = data;
+
+	zs_map_object(m->pool, m->handle, ZS_MM_RO);
+	complete(&m->mapped);
+	mdelay(m->hold_ms);	/* zs_map_object() disabled preemption */
+	WRITE_ONCE(m->unmapped_at, ktime_get());
+	zs_unmap_object(m->pool, m->handle);
+	return 0;
+}
+
+static struct page *pp_zs_page(struct zs_pool *pool, unsigned long handle)
+{
+	struct page *page;
+	void *addr = zs_map_object(pool, handle, ZS_MM_RO);
+
+	page = virt_to_page(addr);
+	zs_unmap_object(pool, handle);
+	return page;
+}
+
+static bool pp_zs_intact(struct zs_pool *pool, unsigned long *handles)
+{
+	unsigned int i, j;
+	bool ok = true;
+	u8 *addr;
+
+	for (i = 0; i < PP_ZS_OBJS && ok; i++) {
+		addr = zs_map_object(pool, handles[i], ZS_MM_RO);
+		for (j = 0; j < PP_ZS_SIZE && ok; j++)
+			ok = addr[j] == (u8)(i * 31 + j);
+		zs_unmap_object(pool, handles[i]);
+	}
+	return ok;
+}
+
+/* Hold object 0 mapped from another CPU; returns when it is mapped. */
+static struct task_struct *pp_zs_hold(struct pp_zs_mapper *m,
+				      unsigned int hold_ms)
+{
+	struct task_struct *t;
+
+	m->hold_ms = hold_ms;
+	m->unmapped_at = 0;
+	reinit_completion(&m->mapped);
+	t = kthread_run(pp_zs_map_fn, m, "pp_zs_map");
+	if (IS_ERR(t))
+		return NULL;
+	get_task_struct(t);
+	wait_for_completion(&m->mapped);
+	return t;
+}
+
+/*
+ * zsmalloc: a page of a zspage with an object mapped (zs_map_object()) is
+ * refused by an asynchronous migration, and waited for by a synchronous one,
+ * which moves it once the object is unmapped; data and handles stay valid.
+ */
+static void pinpage_test_zsmalloc_mapped_object(struct kunit *test)
+{
+	unsigned long handles[PP_ZS_OBJS];
+	struct pp_zs_mapper m = {};
+	struct task_struct *t;
+	struct zs_pool *pool;
+	struct page *page;
+	ktime_t done;
+	unsigned int i, j;
+	u8 *addr;
+	int ret;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: the object stays mapped on the other one");
+	pool = zs_create_pool("pinpage_kunit");
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	for (i = 0; i < PP_ZS_OBJS; i++) {
+		handles[i] = zs_malloc(pool, PP_ZS_SIZE, GFP_KERNEL |
+				       __GFP_HIGHMEM | __GFP_MOVABLE);
+		KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(handles[i]));
+		addr = zs_map_object(pool, handles[i], ZS_MM_WO);
+		for (j = 0; j < PP_ZS_SIZE; j++)
+			addr[j] = i * 31 + j;
+		zs_unmap_object(pool, handles[i]);
+	}
+	m.pool = pool;
+	m.handle = handles[0];
+	init_completion(&m.mapped);
+
+	/* Asynchronous: refused while mapped, so nothing waits in there. */
+	page = pp_zs_page(pool, handles[0]);
+	t = pp_zs_hold(&m, 2000);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	ret = pp_kpage_migrate(page_folio(page), MIGRATE_ASYNC);
+	KUNIT_EXPECT_EQ_MSG(test, ktime_to_ns(READ_ONCE(m.unmapped_at)), 0,
+			    "the mapping ended before the migration: too slow to tell");
+	KUNIT_EXPECT_EQ(test, ret, 1);
+	kthread_stop_put(t);
+	KUNIT_EXPECT_PTR_EQ(test, pp_zs_page(pool, handles[0]), page);
+
+	/* Synchronous: waits for the unmap, then moves the page. */
+	t = pp_zs_hold(&m, 300);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	ret = pp_kpage_migrate(page_folio(page), MIGRATE_SYNC);
+	done = ktime_get();
+	kthread_stop_put(t);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_NE(test, ktime_to_ns(m.unmapped_at), 0);
+	KUNIT_EXPECT_TRUE(test, ktime_after(done, m.unmapped_at));
+	KUNIT_EXPECT_PTR_NE(test, pp_zs_page(pool, handles[0]), page);
+	KUNIT_EXPECT_TRUE(test, pp_zs_intact(pool, handles));
+
+	for (i = 0; i < PP_ZS_OBJS; i++)
+		zs_free(pool, handles[i]);
+	zs_destroy_pool(pool);
+}
+#endif /* CONFIG_ZSMALLOC */
+
 static struct kunit_case pinpage_test_cases[] = {
 	KUNIT_CASE(pinpage_test_add_drop),
 	KUNIT_CASE(pinpage_test_same_owner_twice),
@@ -2115,6 +2529,14 @@ static struct kunit_case pinpage_test_cases[] = {
 	KUNIT_CASE(pinpage_test_free_with_records),
 	KUNIT_CASE(pinpage_test_destroy_waits),
 	KUNIT_CASE(pinpage_test_migration_race),
+	KUNIT_CASE(pinpage_test_kernel_page_moves),
+	KUNIT_CASE(pinpage_test_kernel_page_refused),
+	KUNIT_CASE(pinpage_test_kernel_page_ref_and_pin),
+	KUNIT_CASE(pinpage_test_kernel_page_extra_ref),
+	KUNIT_CASE(pinpage_test_kernel_page_freed_isolated),
+#if IS_BUILTIN(CONFIG_ZSMALLOC)
+	KUNIT_CASE_SLOW(pinpage_test_zsmalloc_mapped_object),
+#endif
 	{}
 };
 

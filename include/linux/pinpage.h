@@ -27,6 +27,8 @@ struct pinpage_owner;
 /* The owner records plain folio references, not FOLL_PIN pins. */
 #define PINPAGE_REFERENCES		BIT(1)
 
+struct pinpage_kind;
+
 /*
  * The cookie a callback gets when the owner recorded pins on one folio under
  * different cookies (see pinpage_add()): it has to find its references itself.
@@ -80,12 +82,28 @@ struct pinpage_owner;
  *	still called after a successful @copy.  At most one owner of a folio
  *	may copy it (the VM refuses a folio with two), and only folios that
  *	migrate through the generic migrate_folio() (filemap_migrate_folio(),
- *	folios without a mapping) can be copied by their owner.
+ *	folios without a mapping) or that are kernel pages (below) can be
+ *	copied by their owner.
  *
  * Every callback gets the cookie the owner recorded its pins on the folio
  * with (pinpage_add(), pinpage_add_pages()), so that it can go from the folio
  * to its own reference without a search, or %PINPAGE_COOKIE_MULTI when it
  * recorded pins on the folio under different cookies.
+ *
+ * Kernel pages: a subsystem that allocates pages for itself (zsmalloc's
+ * zspages) records its allocation reference (%PINPAGE_REFERENCES, with
+ * pinpage_add_gfp() in the context it allocates in) and makes each page
+ * movable with pinpage_set_page_movable().  Such pages are not on the LRU and
+ * not mapped into user space; compaction, CMA and offlining isolate them
+ * through the movable_operations that pinpage installs, and the migration
+ * runs the same protocol as for user pages: ->isolate() for every owner,
+ * the reference count check (one isolation reference plus what the records
+ * hold, frozen), ->copy() or a plain copy, ->migrate(), ->putback().  The
+ * owner that allocated the page sets up its own metadata on @dst (page type,
+ * ->private) in ->copy() or ->migrate(); the VM moves contents, references
+ * and records.  Before it frees such a page, the owner takes the page lock,
+ * clears the movable state (__ClearPageMovable()) and drops its record with
+ * pinpage_drop_nowait().
  *
  * Context of the callbacks (one rule, see Documentation/mm/pinpage.rst): they
  * run inside migration, which may be direct compaction in any task that
@@ -121,6 +139,8 @@ struct pinpage_ops {
  * @id: a number that stands for the owner in a compact record (one pin with
  *	a cookie), or 0 when none could be allocated.
  * @list: entry on the list of live owners (debugfs), under pinpage_owners_lock.
+ * @kind: counters of the owners with the same @ops->name (debugfs
+ *	pinpage/kinds), or NULL when none could be allocated.
  *
  * Initialise with pinpage_owner_init() before the first pin and tear down with
  * pinpage_owner_destroy() after the last one is dropped.  The structure is
@@ -133,6 +153,7 @@ struct pinpage_owner {
 	atomic_t busy;
 	u32 id;
 	struct list_head list;
+	struct pinpage_kind *kind;
 } __aligned(8);
 
 #ifdef CONFIG_PINPAGE
@@ -143,8 +164,14 @@ void pinpage_owner_quiesce(struct pinpage_owner *owner);
 void pinpage_owner_destroy(struct pinpage_owner *owner);
 int pinpage_add(struct pinpage_owner *owner, struct folio *folio,
 		unsigned int count, u32 cookie);
+int pinpage_add_gfp(struct pinpage_owner *owner, struct folio *folio,
+		    unsigned int count, u32 cookie, gfp_t gfp);
 void pinpage_drop(struct pinpage_owner *owner, struct folio *folio,
 		  unsigned int count);
+void pinpage_drop_nowait(struct pinpage_owner *owner, struct folio *folio,
+			 unsigned int count);
+void pinpage_set_page_movable(struct page *page);
+bool pinpage_page_movable(struct page *page);
 int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
 		      unsigned long nr, u32 cookie);
 void pinpage_drop_pages(struct pinpage_owner *owner, struct page **pages,
@@ -202,9 +229,30 @@ static inline int pinpage_add(struct pinpage_owner *owner,
 	return 0;
 }
 
+static inline int pinpage_add_gfp(struct pinpage_owner *owner,
+				  struct folio *folio, unsigned int count,
+				  u32 cookie, gfp_t gfp)
+{
+	return 0;
+}
+
 static inline void pinpage_drop(struct pinpage_owner *owner,
 				struct folio *folio, unsigned int count)
 {
+}
+
+static inline void pinpage_drop_nowait(struct pinpage_owner *owner,
+				       struct folio *folio, unsigned int count)
+{
+}
+
+static inline void pinpage_set_page_movable(struct page *page)
+{
+}
+
+static inline bool pinpage_page_movable(struct page *page)
+{
+	return false;
 }
 
 static inline int pinpage_add_pages(struct pinpage_owner *owner,

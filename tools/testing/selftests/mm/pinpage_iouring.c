@@ -102,7 +102,6 @@
 #define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 #define THP_PMD_SIZE	"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"
 #define NULLB_PARAMS	"/sys/module/null_blk/parameters"
-#define ZRAM_CONTROL	"/sys/class/zram-control"
 
 #define NR_BUFS		64		/* buffers per set in the I/O loops */
 #define MAX_BUFS	(2 * NR_BUFS)
@@ -462,41 +461,17 @@ static int thp_enable(struct ctx *c)
 /* An unlinked file of @size bytes on tmpfs (/tmp or /dev/shm), or -errno. */
 static int tmpfs_file(struct ctx *c, off_t size)
 {
-	static const char * const dirs[] = { "/tmp", "/dev/shm" };
-	struct statfs sfs;
-	unsigned int i;
-	int fd;
+	int fd = tmpfs_open(size);
 
-	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
-		fd = open(dirs[i], O_TMPFILE | O_RDWR, 0600);
-		if (fd < 0)
-			continue;
-		if (!fstatfs(fd, &sfs) && sfs.f_type == TMPFS_MAGIC && !ftruncate(fd, size))
-			return add_fd(c, fd);
-		close(fd);
-	}
-	return -ENOENT;
+	return fd < 0 ? fd : add_fd(c, fd);
 }
 
 /* A new zram device of 64 MiB (zram0 may be someone's swap), opened O_DIRECT. */
 static int zram_create(struct ctx *c)
 {
-	char path[64], buf[16];
-	int ret, fd, i;
+	int fd = zram_open(&c->zram_id);
 
-	ret = read_str(ZRAM_CONTROL "/hot_add", buf, sizeof(buf));
-	if (ret <= 0)
-		return ret ? ret : -EIO;
-	c->zram_id = atoi(buf);
-	snprintf(path, sizeof(path), "/sys/block/zram%d/disksize", c->zram_id);
-	ret = write_str(path, "64M");
-	if (ret)
-		return ret;
-	snprintf(path, sizeof(path), "/dev/zram%d", c->zram_id);
-	for (i = 0; i < 100 && access(path, F_OK); i++)
-		usleep(20000);		/* devtmpfs creates the node */
-	fd = open(path, O_RDWR | O_DIRECT);
-	return fd < 0 ? -errno : add_fd(c, fd);
+	return fd < 0 ? fd : add_fd(c, fd);
 }
 
 static int zram_remove(struct ctx *c)
@@ -2236,25 +2211,11 @@ TEST_F_TIMEOUT(iou, movable_bounded, 60)
 	check_released(_metadata, c);
 }
 
-#define KPF_RESERVED	32
 
 /* Does memory block @block (of @ppb pages) hold a reserved page? */
 static bool block_reserved(struct ctx *c, long block, unsigned long ppb)
 {
-	uint64_t flags[4096];
-	unsigned long pfn, n, i;
-
-	for (pfn = block * ppb; pfn < (block + 1) * ppb; pfn += n) {
-		n = (block + 1) * ppb - pfn;
-		if (n > 4096)
-			n = 4096;
-		if (pread(c->kpageflags_fd, flags, n * 8, pfn * 8) != (ssize_t)(n * 8))
-			return true;
-		for (i = 0; i < n; i++)
-			if (flags[i] & (1ULL << KPF_RESERVED))
-				return true;
-	}
-	return false;
+	return block_has_reserved(c->kpageflags_fd, block, ppb);
 }
 
 /*

@@ -2,9 +2,10 @@
 /*
  * Helpers shared by the pinpage selftests that drive real users of pinpage
  * (pinpage_iouring.c, pinpage_aio.c): sysfs/procfs access, timing, vmstat
- * counters, compaction and memory block state.  Static functions: include
- * once per test program, after <stdio.h>, <stdlib.h>, <string.h>,
- * <fcntl.h>, <unistd.h>, <errno.h>, <stdint.h> and <time.h>.
+ * counters, compaction and memory block state, tmpfs files and zram
+ * devices.  Static functions: include once per test program, after
+ * <stdio.h>, <stdlib.h>, <string.h>, <fcntl.h>, <unistd.h>, <errno.h>,
+ * <stdint.h>, <stdbool.h>, <time.h>, <sys/statfs.h> and <linux/magic.h>.
  */
 #ifndef PINPAGE_UTIL_H
 #define PINPAGE_UTIL_H
@@ -12,7 +13,9 @@
 #define NODE_SYSFS	"/sys/devices/system/node"
 #define MEMORY_SYSFS	"/sys/devices/system/memory"
 #define COMPACT_ALL	"/proc/sys/vm/compact_memory"
+#define ZRAM_CONTROL	"/sys/class/zram-control"
 #define NSEC		1000000000ULL
+#define KPF_RESERVED	32
 
 static inline uint64_t now_ns(void)
 {
@@ -117,6 +120,72 @@ static inline int block_set(long block, const char *state)
 
 	snprintf(path, sizeof(path), MEMORY_SYSFS "/memory%ld/state", block);
 	return write_str(path, state);
+}
+
+/*
+ * Does memory block @block (of @ppb pages) hold a reserved page, or one
+ * whose flags cannot be read from /proc/kpageflags (open at @kpageflags_fd)?
+ */
+static inline bool block_has_reserved(int kpageflags_fd, long block, unsigned long ppb)
+{
+	uint64_t flags[4096];
+	unsigned long pfn, n, i;
+
+	for (pfn = block * ppb; pfn < (block + 1) * ppb; pfn += n) {
+		n = (block + 1) * ppb - pfn;
+		if (n > 4096)
+			n = 4096;
+		if (pread(kpageflags_fd, flags, n * 8, pfn * 8) != (ssize_t)(n * 8))
+			return true;
+		for (i = 0; i < n; i++)
+			if (flags[i] & (1ULL << KPF_RESERVED))
+				return true;
+	}
+	return false;
+}
+
+/* An unlinked file of @size bytes on tmpfs (/tmp or /dev/shm): its fd, or -errno. */
+static inline int tmpfs_open(off_t size)
+{
+	static const char * const dirs[] = { "/tmp", "/dev/shm" };
+	struct statfs sfs;
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		fd = open(dirs[i], O_TMPFILE | O_RDWR, 0600);
+		if (fd < 0)
+			continue;
+		if (!fstatfs(fd, &sfs) && sfs.f_type == TMPFS_MAGIC && !ftruncate(fd, size))
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+/*
+ * A new zram device of 64 MiB (zram0 may be someone's swap), opened
+ * O_DIRECT: its fd, or -errno.  Its number goes to @id as soon as it exists,
+ * so that a caller can remove it even when a later step failed.
+ */
+static inline int zram_open(int *id)
+{
+	char path[64], buf[16];
+	int ret, fd, i;
+
+	ret = read_str(ZRAM_CONTROL "/hot_add", buf, sizeof(buf));
+	if (ret <= 0)
+		return ret ? ret : -EIO;
+	*id = atoi(buf);
+	snprintf(path, sizeof(path), "/sys/block/zram%d/disksize", *id);
+	ret = write_str(path, "64M");
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "/dev/zram%d", *id);
+	for (i = 0; i < 100 && access(path, F_OK); i++)
+		usleep(20000);		/* devtmpfs creates the node */
+	fd = open(path, O_RDWR | O_DIRECT);
+	return fd < 0 ? -errno : fd;
 }
 
 #endif /* PINPAGE_UTIL_H */
