@@ -1924,7 +1924,6 @@ bool pinpage_page_movable(struct page *page)
 	return __PageMovable(page) &&
 	       page_movable_ops(page) == &pinpage_kernel_mops;
 }
-EXPORT_SYMBOL_GPL(pinpage_page_movable);
 
 /* ------------------------------------------------------------------------ */
 /* Interfaces: sysctl and debugfs                                           */

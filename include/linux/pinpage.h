@@ -78,7 +78,9 @@ struct pinpage_kind;
  *	@src to @dst (folio_copy()) and repoints its own references to @dst
  *	before it drops the lock, so that no write is lost.  Return 0, or
  *	-EAGAIN when the owner's lock cannot be taken now (a trylock): the
- *	migration then fails and nothing changed.  Never sleeps.  @migrate is
+ *	migration then fails and nothing changed.  Never sleeps; it may spin
+ *	on a lock of the owner instead of trylocking it only if no holder of
+ *	that lock ever sleeps or allocates memory while holding it.  @migrate is
  *	still called after a successful @copy.  At most one owner of a folio
  *	may copy it (the VM refuses a folio with two), and only folios that
  *	migrate through the generic migrate_folio() (filemap_migrate_folio(),
