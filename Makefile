@@ -4,13 +4,14 @@
 
 H := tools/testing/pinpage
 
-.PHONY: help check demo bench bench-aio build group check-stock expected-skips selftest-harness repin devtree export deps assemble clean distclean
+.PHONY: help check demo bench bench-aio bench-zsmalloc build group check-stock expected-skips selftest-harness repin devtree export deps assemble clean distclean
 
 help:
 	@echo "make check              install, assemble, build the test kernel, boot every group, report"
 	@echo "make demo               build the release kernel and boot the narrated scenario"
 	@echo "make bench              io_uring buffer benchmark on the release and the stock kernel"
 	@echo "make bench-aio          AIO ring page migration cost on the stock and the test kernel"
+	@echo "make bench-zsmalloc     zsmalloc (zram) page migration cost on the stock and the test kernel"
 	@echo "make group G=<name>     incremental build + one test group (groups: $(H)/groups.list)"
 	@echo "make build              assemble and build the test kernel and guest programs, no boot"
 	@echo "make check-stock        the upstream gate on the unpatched base kernel, for comparison"
@@ -33,12 +34,15 @@ bench:
 bench-aio:
 	@$(H)/check.sh stock-test aio-cost && $(H)/check.sh test aio-cost
 
+bench-zsmalloc:
+	@$(H)/bench-zsmalloc.sh
+
 group:
 	@test -n "$(G)" || { echo "usage: make group G=<name> (see $(H)/groups.list)"; exit 2; }
 	@$(H)/check.sh test $(G)
 
 check-stock:
-	@$(H)/check.sh stock-test gate gate-migration
+	@$(H)/check.sh stock-test gate gate-migration gate-zram
 
 expected-skips:
 	@$(H)/expected-skips.sh

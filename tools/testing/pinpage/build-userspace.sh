@@ -46,6 +46,10 @@ cp "$PINPAGE_DIR/guest/init" "$root/init"
 cp "$PINPAGE_DIR"/guest/lib.sh "$root/groups/"
 cp "$PINPAGE_DIR"/groups/*.sh "$root/groups/"
 for t in $UPSTREAM_MM $OUR_MM; do cp "$out/mm/$t" "$root/tests/mm/"; done
+# Upstream's zram selftests (shell scripts, group gate-zram).
+mkdir -p "$root/tests/zram"
+cp "$TREE"/tools/testing/selftests/zram/*.sh "$root/tests/zram/" ||
+	die "copying $TREE/tools/testing/selftests/zram failed"
 for f in "$PINPAGE_DIR"/guest/*.c; do
 	[ -f "$f" ] || continue
 	n=$(basename "$f" .c)

@@ -7,7 +7,7 @@
 # "<case> # SKIP <reason>" line per skip we accept.
 . "$(dirname "$0")/lib.sh"
 
-groups="gate gate-migration"
+groups="gate gate-migration gate-zram"
 # shellcheck disable=SC2086
 PINPAGE_RECORD_SKIPS=1 "$PINPAGE_DIR/check.sh" stock-test $groups ||
 	die "the stock gate did not pass; expected-skips/ left alone"
