@@ -9,10 +9,17 @@
 # The figures are measured, never judged.
 . "$(dirname "$0")/lib.sh"
 
+# KERNELS=release (make bench-zsmalloc KERNELS=release) compares the release kernels (no
+# KASAN, lockdep or DEBUG_VM checks) instead of the test kernels.
+case ${KERNELS:-test} in
+test) stock=stock-test patched=test ;;
+release) stock=stock-release patched=release ;;
+*) die "KERNELS=${KERNELS}: test or release" ;;
+esac
 start=$(date +%s)
 rc=0
-{ "$PINPAGE_DIR/check.sh" stock-test zsmalloc-cost &&
-	"$PINPAGE_DIR/check.sh" test zsmalloc-cost; } || rc=1
+{ "$PINPAGE_DIR/check.sh" "$stock" zsmalloc-cost &&
+	"$PINPAGE_DIR/check.sh" "$patched" zsmalloc-cost; } || rc=1
 
 # "<key> <value>" lines of one kernel's run, if the results are from this run.
 figures() {
@@ -23,11 +30,11 @@ figures() {
 
 echo
 echo "pinpage_zsmalloc_bench: stock = unpatched base (zsmalloc's movable_operations),"
-echo "patched = pinpage (test kernels; README.md, \"make bench-zsmalloc\", says what the rows mean)"
+echo "patched = pinpage ($stock / $patched kernels; README.md, \"make bench-zsmalloc\", says what the rows mean)"
 echo
 {
-	figures stock-test | sed 's/^/S /'
-	figures test | sed 's/^/T /'
+	figures "$stock" | sed 's/^/S /'
+	figures "$patched" | sed 's/^/T /'
 } | awk '
 	!($2 in seen) { seen[$2] = 1; order[n++] = $2 }
 	$1 == "S" { s[$2] = $3 }
@@ -44,5 +51,5 @@ echo
 		}
 	}'
 echo
-echo "logs: $B/logs/{stock-test,test}/zsmalloc-cost/{results,console}.log"
+echo "logs: $B/logs/{$stock,$patched}/zsmalloc-cost/{results,console}.log"
 exit $rc

@@ -614,13 +614,14 @@ static double median(double *a, int n)
 struct results {
 	double empty_ms, off_us, off_net_us, compact_us;
 	long off_moved, off_zs, off_failed, compact_moved, compact_scanned, compact_isolated;
+	int off_rounds;
 };
 
 static int offline_rounds(struct results *res, double empty_ms)
 {
 	double us[MAX_ROUNDS], net[MAX_ROUNDS], ms, round_ms;
 	long moved, zs, round_moved, round_zs;
-	int r, i, err = 0, ok;
+	int r, i, err = 0, ok, counted = 0;
 
 	for (r = 0; r < rounds; r++) {
 		round_ms = 0;
@@ -641,17 +642,25 @@ static int offline_rounds(struct results *res, double empty_ms)
 			round_zs += zs;
 			ok++;
 		}
-		us[r] = round_moved ? round_ms * 1e3 / round_moved : 0;
-		net[r] = round_moved ? (round_ms - ok * empty_ms) * 1e3 / round_moved : 0;
-		printf("# offline round %d: %d blocks, %ld pages migrated (%ld zsmalloc, %.0f%%), %.1f ms: %.1f us per page, %.1f net of the empty-block cost\n",
-		       r + 1, ok, round_moved, round_zs,
-		       round_moved ? 100.0 * round_zs / round_moved : 0.0, round_ms, us[r], net[r]);
+		/* A round whose blocks were emptied before has nothing to tell. */
+		if (round_moved) {
+			us[counted] = round_ms * 1e3 / round_moved;
+			net[counted] = (round_ms - ok * empty_ms) * 1e3 / round_moved;
+			printf("# offline round %d: %d blocks, %ld pages migrated (%ld zsmalloc, %.0f%%), %.1f ms: %.1f us per page, %.1f net of the empty-block cost\n",
+			       r + 1, ok, round_moved, round_zs, 100.0 * round_zs / round_moved,
+			       round_ms, us[counted], net[counted]);
+			counted++;
+		} else {
+			printf("# offline round %d: %d blocks, nothing migrated (not counted)\n",
+			       r + 1, ok);
+		}
 		res->off_moved += round_moved;
 		res->off_zs += round_zs;
 		zones_report("after this round");
 	}
-	res->off_us = median(us, rounds);
-	res->off_net_us = median(net, rounds);
+	res->off_us = median(us, counted);
+	res->off_net_us = median(net, counted);
+	res->off_rounds = counted;
 	return err || res->off_failed;
 }
 
@@ -804,6 +813,7 @@ int main(int argc, char **argv)
 	printf("zsmalloc_cost movable_blocks %d\n", nr_blocks);
 	printf("zsmalloc_cost rounds %d\n", rounds);
 	printf("zsmalloc_cost offline_empty_ms_per_block %.1f\n", res.empty_ms);
+	printf("zsmalloc_cost offline_rounds_counted %d\n", res.off_rounds);
 	printf("zsmalloc_cost offline_us_per_page %.1f\n", res.off_us);
 	printf("zsmalloc_cost offline_net_us_per_page %.1f\n", res.off_net_us);
 	printf("zsmalloc_cost offline_pages_migrated %ld\n", res.off_moved);

@@ -22,6 +22,14 @@
  *  - zram_cma: the pool's pages are steered into the cma= area (a memory hog
  *    takes what is free outside it, ZONE_MOVABLE first); an allocation of
  *    the whole area moves them out.
+ *  - zram_io_while_moving: two threads overwrite random pages of a zram
+ *    device (compressible, incompressible, same-filled and zero pages: the
+ *    last two free the old object, and zspages empty), discard them
+ *    (BLKDISCARD) and read them back, every page's expected contents known
+ *    by a generation number written into it, while the pool's pages move:
+ *    compaction, and offlining of the ZONE_MOVABLE memory block holding the
+ *    most of them, in turn.  Every read and a final read of every page match,
+ *    "migrated" goes up, no page is freed with a record left.
  *  - zswap_moves: anonymous memory paged out with MADV_PAGEOUT into zswap
  *    (zsmalloc pool), its pool's pages moved (offline of their memory block,
  *    or compaction without ZONE_MOVABLE), every page read back.
@@ -35,10 +43,14 @@
  * zram_offline skips without ZONE_MOVABLE (movablecore=) or memory hotplug,
  * zram_cma without a CMA area (cma=) or when no zsmalloc page could be
  * steered into it, zswap_moves without swap or without zswap on zsmalloc.
+ * zram_io_while_moving only compacts without ZONE_MOVABLE (the pool steered
+ * as in zram_compaction), and does not discard where BLKDISCARD fails.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,9 +60,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <linux/fs.h>
 #include <linux/magic.h>
 #include <linux/mempolicy.h>
 
@@ -70,7 +84,8 @@
 #define KINDS_PATH	"/sys/kernel/debug/pinpage/kinds"
 #define FOLIOS_PATH	"/sys/kernel/debug/pinpage/folios"
 #define KIND		"zsmalloc"
-#define CMA_AREA	"/sys/kernel/debug/cma/reserved"
+#define CMA_DIR		"/sys/kernel/debug/cma"
+#define CMA_AREA	CMA_DIR "/reserved"
 #define ZSWAP_PARAMS	"/sys/module/zswap/parameters"
 #define ZSWAP_STORED	"/sys/kernel/debug/zswap/stored_pages"
 
@@ -91,6 +106,16 @@
 #define CMA_TRIES	8
 #define ANON_SIZE	(64UL << 20)	/* zswap_moves */
 #define RELEASE_PAGES	4096		/* records_released fills this much */
+#define IO_THREADS	2		/* zram_io_while_moving: I/O threads */
+#define IO_RUN		8		/* pages of a run: one thread's, an I/O's most */
+#define IO_READ_PCT	35		/* I/Os that read and check */
+#define IO_DISCARD_PCT	10		/* I/Os that discard (where BLKDISCARD works) */
+#define RACE_MIN_NS	(4 * NSEC)	/* I/O and moves, at least (and RACE_ROUNDS) */
+#define RACE_MAX_NS	(8 * NSEC)	/* no mover round starts after this */
+#define RACE_ROUNDS	4		/* mover rounds, at least, within RACE_MAX_NS */
+#define RACE_OFFLINE_SECS 20		/* one offline attempt during the race, at most */
+#define GEN_TAG		0xa5ULL		/* top byte of word 0 of a rewritten page */
+#define SAME_TAG	0x5aULL		/* top byte of the word of a same-filled page */
 
 static size_t psize;
 
@@ -100,6 +125,28 @@ static const char * const class_name[NCLASS] = {
 
 /* Random bytes at the start of a page of each class, in 64ths of the page. */
 static const unsigned int class_random[NCLASS] = { 1, 15, 46, 64 };
+
+/* What a page of zram_io_while_moving holds: a class above, or one of these. */
+enum { K_SAME = NCLASS, K_ZERO, K_DISCARD, NKIND };
+
+static const char * const kind_name[NKIND] = {
+	"~100 B", "~1 KiB", "~3 KiB", "incompressible", "same-filled", "zero", "discarded"
+};
+
+/*
+ * The kind of each page a write stores, by twentieths: 45% compressible,
+ * 25% incompressible, 15% same-filled, 15% zero.
+ */
+static const unsigned char write_kind[20] = {
+	0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3,
+	K_SAME, K_SAME, K_SAME, K_ZERO, K_ZERO, K_ZERO
+};
+
+/* A page's expected state in zram_io_while_moving; generation 0: as written first. */
+struct io_page {
+	uint32_t gen;
+	uint8_t kind;
+};
 
 struct zone_rec {
 	int node;
@@ -145,6 +192,7 @@ struct ctx {
 	struct pfnset pre, before, after, fresh;
 	struct { void *addr; size_t len; } maps[MAX_MAPS];
 	int nr_maps;
+	struct io_page *io;		/* zram_io_while_moving: each page's state */
 };
 
 /* --- page contents --- */
@@ -524,8 +572,39 @@ static int pick_zone(const struct zone_rec *z, int nz, bool movable)
 }
 
 /*
- * The online ZONE_MOVABLE memory block without reserved pages that holds the
- * most folios of @s: its number, or -1.  *@nr: how many of @s it holds.
+ * Do PFNs [@lo, @hi) overlap a CMA area of CMA_DIR?  A memory block with CMA
+ * pageblocks in it cannot be offlined: they fail isolation (-EBUSY).
+ */
+static bool in_cma(uint64_t lo, uint64_t hi)
+{
+	char path[512], buf[64];
+	uint64_t base, count;
+	struct dirent *d;
+	bool ret = false;
+	DIR *dir = opendir(CMA_DIR);
+
+	while (dir && !ret && (d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), CMA_DIR "/%s/base_pfn", d->d_name);
+		if (read_str(path, buf, sizeof(buf)) <= 0)
+			continue;
+		base = strtoull(buf, NULL, 10);
+		snprintf(path, sizeof(path), CMA_DIR "/%s/count", d->d_name);
+		if (read_str(path, buf, sizeof(buf)) <= 0)
+			continue;
+		count = strtoull(buf, NULL, 10);
+		ret = base < hi && lo < base + count;
+	}
+	if (dir)
+		closedir(dir);
+	return ret;
+}
+
+/*
+ * The online ZONE_MOVABLE memory block without reserved pages or CMA that
+ * holds the most folios of @s: its number, or -1.  *@nr: how many of @s it
+ * holds.
  */
 static long pick_block(struct ctx *c, const struct zone_rec *z, int nz, const struct pfnset *s,
 		       unsigned long ppb, size_t *nr)
@@ -554,7 +633,8 @@ static long pick_block(struct ctx *c, const struct zone_rec *z, int nz, const st
 			snprintf(path, sizeof(path), MEMORY_SYSFS "/memory%ld/removable", b);
 			if (read_str(path, buf, sizeof(buf)) > 0 && !strcmp(buf, "0"))
 				continue;
-			if (block_has_reserved(c->kpageflags_fd, b, ppb))
+			if (block_has_reserved(c->kpageflags_fd, b, ppb) ||
+			    in_cma(b * ppb, (b + 1) * ppb))
 				continue;
 			best = b;
 			*nr = n;
@@ -569,23 +649,25 @@ static void on_alarm(int sig)
 }
 
 /*
- * Offline memory block @block: retried on -EBUSY and -EAGAIN; an attempt
- * that takes longer than OFFLINE_SECS is interrupted (offline_pages() retries
- * until a signal comes) and fails with -EINTR.  0 or -errno; *@tries.
+ * Offline memory block @block: up to @max_tries attempts, retried on -EBUSY
+ * and -EAGAIN; an attempt that takes longer than @secs is interrupted
+ * (offline_pages() retries until a signal comes) and fails with -EINTR.
+ * SIGALRM must reach this thread: other threads block it.  0 or -errno;
+ * *@tries.
  */
-static int offline_block(struct ctx *c, long block, int *tries)
+static int offline_block(struct ctx *c, long block, unsigned int secs, int max_tries, int *tries)
 {
 	struct sigaction sa = { .sa_handler = on_alarm }, old;
 	int ret;
 
 	sigaction(SIGALRM, &sa, &old);
 	for (*tries = 1;; (*tries)++) {
-		alarm(OFFLINE_SECS);
+		alarm(secs);
 		ret = block_set(block, "offline");
 		alarm(0);
 		if (!ret)
 			c->offline = block;
-		if ((ret != -EBUSY && ret != -EAGAIN) || *tries == OFFLINE_TRIES)
+		if ((ret != -EBUSY && ret != -EAGAIN) || *tries >= max_tries)
 			break;
 		usleep(200000);
 	}
@@ -615,7 +697,7 @@ static void offline_moves(struct __test_metadata *_metadata, struct ctx *c, cons
 	snapshot(_metadata, &c->before);
 	in = pfnset_in(&c->before, block * ppb, (block + 1) * ppb);
 	kinds(_metadata, &k1);
-	ret = offline_block(c, block, &tries);
+	ret = offline_block(c, block, OFFLINE_SECS, OFFLINE_TRIES, &tries);
 	ASSERT_EQ(0, ret)
 		TH_LOG("offlining memory%ld, which holds %zu " KIND " folios, %d tries: %s", block,
 		       in, tries, strerror(-ret));
@@ -632,6 +714,57 @@ static void offline_moves(struct __test_metadata *_metadata, struct ctx *c, cons
 	ret = block_set(block, "online_movable");
 	ASSERT_EQ(0, ret) TH_LOG("onlining memory%ld again: %s", block, strerror(-ret));
 	c->offline = -1;
+}
+
+/* The CMA area's first pfn and size in *@base and *@count; false without one. */
+static bool cma_area(unsigned long *base, unsigned long *count)
+{
+	char buf[64];
+
+	if (read_str(CMA_AREA "/base_pfn", buf, sizeof(buf)) <= 0)
+		return false;
+	*base = strtoul(buf, NULL, 10);
+	if (read_str(CMA_AREA "/count", buf, sizeof(buf)) <= 0)
+		return false;
+	*count = strtoul(buf, NULL, 10);
+	return *count > 0;
+}
+
+/*
+ * Move the zsmalloc folios out of the CMA area at @base (@count pages) by
+ * allocating all of it: none is left in it, "migrated" went up by at least as
+ * many as were there; free the allocation again.
+ */
+static void cma_moves(struct __test_metadata *_metadata, struct ctx *c, unsigned long base,
+		      unsigned long count)
+{
+	struct kind_stat k1, k2;
+	size_t in, left;
+	int tries, ret;
+	char buf[64];
+
+	snapshot(_metadata, &c->before);
+	in = pfnset_in(&c->before, base, base + count);
+	kinds(_metadata, &k1);
+	snprintf(buf, sizeof(buf), "%lu", count);
+	for (tries = 1; (ret = write_str(CMA_AREA "/alloc", buf)) && tries < CMA_TRIES; tries++)
+		usleep(200000);
+	ASSERT_EQ(0, ret) TH_LOG("allocating the whole CMA area (%lu pages) with %zu " KIND " folios in it, %d tries: %s",
+				 count, in, tries, strerror(-ret));
+	snprintf(c->cma_alloc, sizeof(c->cma_alloc), "%s", buf);
+	kinds(_metadata, &k2);
+	snapshot(_metadata, &c->after);
+	left = pfnset_in(&c->after, base, base + count);
+	TH_LOG("CMA allocation of %lu pages after %d tries: %zu " KIND " folios were in the area, %zu left",
+	       count, tries, in, left);
+	kind_log(_metadata, "after the CMA allocation", &k1, &k2);
+	ASSERT_EQ(0UL, left) TH_LOG(KIND " folios still recorded in the allocated CMA area");
+	ASSERT_LE(k1.migrated + (long long)in, k2.migrated)
+		TH_LOG("%zu " KIND " folios left the CMA area, %lld migrated through pinpage", in,
+		       k2.migrated - k1.migrated);
+	ret = write_str(CMA_AREA "/free", c->cma_alloc);
+	ASSERT_EQ(0, ret) TH_LOG("freeing the CMA allocation: %s", strerror(-ret));
+	c->cma_alloc[0] = '\0';
 }
 
 /* --- the hog: steering allocations in a zone --- */
@@ -788,6 +921,339 @@ static void compact_moves(struct __test_metadata *_metadata, struct ctx *c, int 
 		TH_LOG("every " KIND " folio from before is still recorded at its PFN");
 }
 
+/* --- zram_io_while_moving: I/O threads and the mover --- */
+
+static inline uint64_t rnd(uint64_t *s)
+{
+	return mix((*s)++);
+}
+
+static inline uint64_t gen_word(uint64_t tag, unsigned long i, uint32_t gen)
+{
+	return tag << 56 | (uint64_t)i << 32 | gen;
+}
+
+/*
+ * Page @i in state @p: generation 0 is what zram_fill() wrote; a later one of
+ * a class is page_fill() of another seed, word 0 saying page and generation;
+ * a same-filled page repeats such a word; zero and discarded pages read zeros.
+ */
+static void io_expect(void *page, unsigned long i, struct io_page p, uint64_t seed)
+{
+	uint64_t *w = page;
+	size_t k, n = psize / 8;
+
+	if (p.kind == K_ZERO || p.kind == K_DISCARD) {
+		memset(page, 0, psize);
+	} else if (p.kind == K_SAME) {
+		for (k = 0; k < n; k++)
+			w[k] = gen_word(SAME_TAG, i, p.gen);
+	} else if (!p.gen) {
+		page_fill(page, i, seed, p.kind);
+	} else {
+		page_fill(page, i, seed + ((uint64_t)p.gen << 8), p.kind);
+		w[0] = gen_word(GEN_TAG, i, p.gen);
+	}
+}
+
+/* Offset of the first byte where @a and @b differ, or -1. */
+static long page_diff(const void *a, const void *b)
+{
+	const unsigned char *x = a, *y = b;
+	long k;
+
+	if (!memcmp(a, b, psize))
+		return -1;
+	for (k = 0; x[k] == y[k]; k++)
+		;
+	return k;
+}
+
+/*
+ * @page was read from page @i in state @p and differs from it at byte @off:
+ * say what it holds instead (zeros, a same-filled or a rewritten page, and
+ * whose, generation 0, or something else).
+ */
+static void io_bad(char *out, size_t len, const void *page, unsigned long i, struct io_page p,
+		   uint64_t seed, long off)
+{
+	const uint64_t *w = page;
+	size_t k, n = psize / 8;
+	char what[96];
+	int cls;
+
+	for (k = 1; k < n && w[k] == w[0]; k++)
+		;
+	if (k == n && !w[0]) {
+		snprintf(what, sizeof(what), "zeros");
+	} else if (k == n && w[0] >> 56 == SAME_TAG) {
+		snprintf(what, sizeof(what), "a same-filled page of page %llu, generation %llu",
+			 (unsigned long long)(w[0] >> 32 & 0xffffff),
+			 (unsigned long long)(w[0] & 0xffffffff));
+	} else if (k == n) {
+		snprintf(what, sizeof(what), "a same-filled page of %#llx",
+			 (unsigned long long)w[0]);
+	} else if (w[0] >> 56 == GEN_TAG) {
+		snprintf(what, sizeof(what), "a rewritten page (page %llu, generation %llu)",
+			 (unsigned long long)(w[0] >> 32 & 0xffffff),
+			 (unsigned long long)(w[0] & 0xffffffff));
+	} else {
+		for (cls = 0; cls < NCLASS && page_check(page, i, seed, cls) >= 0; cls++)
+			;
+		if (cls < NCLASS)
+			snprintf(what, sizeof(what), "its generation 0 (%s)", kind_name[cls]);
+		else
+			snprintf(what, sizeof(what), "other data, word 0 %#llx",
+				 (unsigned long long)w[0]);
+	}
+	snprintf(out, len, "page %lu (%s, generation %u) differs at byte %ld: it holds %s", i,
+		 kind_name[p.kind], p.gen, off, what);
+}
+
+/* One I/O thread: random I/Os on its runs of pages until told to stop. */
+struct io_thread {
+	struct ctx *c;
+	int id;
+	bool discard;			/* BLKDISCARD works */
+	pthread_t tid;
+	int *stop;			/* __atomic: set by the mover */
+	int failed;			/* __atomic: err[] is written */
+	char *buf;			/* IO_RUN pages for O_DIRECT, then one to compare with */
+	uint64_t rnd;
+	unsigned long ios, reads, read_pages, writes, write_pages, discards;
+	unsigned long kinds[NKIND];	/* pages written of each kind, and discarded */
+	unsigned long bad;		/* pages read that differed */
+	char first_bad[224];
+	char err[160];
+};
+
+/* Read pages @first.. (@n) and check them against their state: 0, or -1 (@t->err). */
+static int io_read(struct io_thread *t, unsigned long first, unsigned long n)
+{
+	struct ctx *c = t->c;
+	char *page, *want = t->buf + IO_RUN * psize;
+	ssize_t ret = pread(c->zram_fd, t->buf, n * psize, first * psize);
+	unsigned long j;
+	long off;
+
+	if (ret != (ssize_t)(n * psize)) {
+		snprintf(t->err, sizeof(t->err), "O_DIRECT read of pages %lu-%lu: %s", first,
+			 first + n - 1, ret < 0 ? strerror(errno) : "short");
+		return -1;
+	}
+	t->reads++;
+	t->read_pages += n;
+	for (j = 0; j < n; j++) {
+		page = t->buf + j * psize;
+		io_expect(want, first + j, c->io[first + j], c->seed);
+		off = page_diff(page, want);
+		if (off >= 0 && !t->bad++)
+			io_bad(t->first_bad, sizeof(t->first_bad), page, first + j,
+			       c->io[first + j], c->seed, off);
+	}
+	return 0;
+}
+
+/* Discard pages @first.. (@n): 0, or -1 (@t->err). */
+static int io_discard(struct io_thread *t, unsigned long first, unsigned long n)
+{
+	struct io_page *st = &t->c->io[first];
+	uint64_t range[2] = { first * psize, n * psize };
+	unsigned long j;
+
+	if (ioctl(t->c->zram_fd, BLKDISCARD, range)) {
+		snprintf(t->err, sizeof(t->err), "BLKDISCARD of pages %lu-%lu: %s", first,
+			 first + n - 1, strerror(errno));
+		return -1;
+	}
+	t->discards++;
+	t->kinds[K_DISCARD] += n;
+	for (j = 0; j < n; j++)
+		st[j] = (struct io_page){ st[j].gen + 1, K_DISCARD };
+	return 0;
+}
+
+/* Write a new generation of pages @first.. (@n), each of a random kind: 0, or -1 (@t->err). */
+static int io_write(struct io_thread *t, unsigned long first, unsigned long n)
+{
+	struct ctx *c = t->c;
+	struct io_page next[IO_RUN], *st = &c->io[first];
+	unsigned long j;
+	ssize_t ret;
+
+	for (j = 0; j < n; j++) {
+		next[j].gen = st[j].gen + 1;
+		next[j].kind = write_kind[rnd(&t->rnd) % 20];
+		io_expect(t->buf + j * psize, first + j, next[j], c->seed);
+	}
+	ret = pwrite(c->zram_fd, t->buf, n * psize, first * psize);
+	if (ret != (ssize_t)(n * psize)) {
+		snprintf(t->err, sizeof(t->err), "O_DIRECT write of pages %lu-%lu: %s", first,
+			 first + n - 1, ret < 0 ? strerror(errno) : "short");
+		return -1;
+	}
+	t->writes++;
+	t->write_pages += n;
+	for (j = 0; j < n; j++) {
+		st[j] = next[j];
+		t->kinds[next[j].kind]++;
+	}
+	return 0;
+}
+
+/*
+ * Runs of IO_RUN pages alternate between the threads, so that each page has
+ * one writer and its state in ctx.io needs no lock.  An I/O covers 1 to
+ * IO_RUN pages of a run (one page half the time): it reads and checks them,
+ * discards them, or writes a new generation of each, of a random kind.
+ */
+static void *io_fn(void *arg)
+{
+	struct io_thread *t = arg;
+	unsigned long runs = (t->c->pages / IO_RUN - t->id + IO_THREADS - 1) / IO_THREADS;
+	unsigned long first, n, j;
+	int op, ret = 0;
+
+	while (!__atomic_load_n(t->stop, __ATOMIC_RELAXED)) {
+		first = ((rnd(&t->rnd) % runs) * IO_THREADS + t->id) * IO_RUN;
+		j = rnd(&t->rnd) % IO_RUN;
+		n = rnd(&t->rnd) & 1 ? 1 : 1 + rnd(&t->rnd) % (IO_RUN - j);
+		first += j;
+		op = rnd(&t->rnd) % 100;
+		if (op < IO_READ_PCT)
+			ret = io_read(t, first, n);
+		else if (op < IO_READ_PCT + IO_DISCARD_PCT && t->discard)
+			ret = io_discard(t, first, n);
+		else
+			ret = io_write(t, first, n);
+		if (ret)
+			break;
+		t->ios++;
+	}
+	__atomic_store_n(&t->failed, ret != 0, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* The mover: compaction and offlining in turn, in the test's thread. */
+struct race {
+	struct ctx *c;
+	bool movable;			/* offline too */
+	int stop;			/* __atomic: for the I/O threads */
+	unsigned long rounds, compactions, offlines, offlined, busy, timed_out, no_block;
+	long long compact_migrated, offline_migrated;
+	size_t offline_folios;		/* zsmalloc folios in the blocks offlined, before */
+	char err[160];
+};
+
+/* Compaction of all nodes. */
+static void race_compact(struct race *r)
+{
+	struct kind_stat a, b;
+	int ret;
+
+	kind_get(&a);
+	ret = write_str(COMPACT_ALL, "1");
+	kind_get(&b);
+	if (ret)
+		snprintf(r->err, sizeof(r->err), "compaction (writing 1 to " COMPACT_ALL "): %s",
+			 strerror(-ret));
+	r->compactions++;
+	r->compact_migrated += b.migrated - a.migrated;
+}
+
+/*
+ * Offline the ZONE_MOVABLE block holding the most zsmalloc folios now (one
+ * attempt, RACE_OFFLINE_SECS at most): none may be left recorded in it; then
+ * online it again.  -EBUSY, -EAGAIN and -EINTR are counted, not errors.
+ */
+static void race_offline(struct race *r)
+{
+	struct ctx *c = r->c;
+	unsigned long ppb = block_pages();
+	struct zone_rec z[MAX_ZONES];
+	struct kind_stat a, b;
+	int nz, ret, snap, tries;
+	size_t nr, left;
+	long block;
+
+	nz = read_zones(z, MAX_ZONES);
+	ret = zs_snapshot(&c->before);
+	if (ret) {
+		snprintf(r->err, sizeof(r->err), "reading " FOLIOS_PATH ": %s", strerror(-ret));
+		return;
+	}
+	block = pick_block(c, z, nz, &c->before, ppb, &nr);
+	if (block < 0) {
+		r->no_block++;
+		return;
+	}
+	r->offlines++;
+	kind_get(&a);
+	ret = offline_block(c, block, RACE_OFFLINE_SECS, 1, &tries);
+	kind_get(&b);
+	if (ret == -EBUSY || ret == -EAGAIN) {
+		r->busy++;
+		return;
+	}
+	if (ret == -EINTR) {
+		r->timed_out++;
+		return;
+	}
+	if (ret) {
+		snprintf(r->err, sizeof(r->err), "offlining memory%ld: %s", block, strerror(-ret));
+		return;
+	}
+	r->offlined++;
+	r->offline_folios += nr;
+	r->offline_migrated += b.migrated - a.migrated;
+	snap = zs_snapshot(&c->after);
+	left = snap ? 0 : pfnset_in(&c->after, block * ppb, (block + 1) * ppb);
+	ret = block_set(block, "online_movable");
+	if (!ret)
+		c->offline = -1;
+	if (snap)
+		snprintf(r->err, sizeof(r->err), "reading " FOLIOS_PATH ": %s", strerror(-snap));
+	else if (left)
+		snprintf(r->err, sizeof(r->err),
+			 "%zu " KIND " folios still recorded in offline memory%ld", left, block);
+	else if (ret)
+		snprintf(r->err, sizeof(r->err), "onlining memory%ld again: %s", block,
+			 strerror(-ret));
+}
+
+/* Every page of the device reads back (O_DIRECT) what @c->io says; @want: a page. */
+static void io_check(struct __test_metadata *_metadata, struct ctx *c, char *want)
+{
+	unsigned long i, j, len, bad = 0, nk[NKIND] = { 0 };
+	char first[224] = "";
+	struct io_page p;
+	ssize_t ret;
+	long off;
+
+	for (i = 0; i < c->pages; i += CHUNK) {
+		len = c->pages - i < CHUNK ? c->pages - i : CHUNK;
+		memset(c->buf, 0, len * psize);
+		ret = pread(c->zram_fd, c->buf, len * psize, i * psize);
+		ASSERT_EQ((ssize_t)(len * psize), ret)
+			TH_LOG("O_DIRECT read of pages %lu-%lu of zram%d: %s", i, i + len - 1,
+			       c->zram_id, ret < 0 ? strerror(errno) : "short");
+		for (j = 0; j < len; j++) {
+			p = c->io[i + j];
+			nk[p.kind]++;
+			io_expect(want, i + j, p, c->seed);
+			off = page_diff(c->buf + j * psize, want);
+			if (off >= 0 && !bad++)
+				io_bad(first, sizeof(first), c->buf + j * psize, i + j, p, c->seed,
+				       off);
+		}
+	}
+	TH_LOG("zram%d: %lu pages read back after the race (%lu %s, %lu %s, %lu %s, %lu %s, %lu %s, %lu %s, %lu %s), %lu differ",
+	       c->zram_id, c->pages, nk[0], kind_name[0], nk[1], kind_name[1], nk[2], kind_name[2],
+	       nk[3], kind_name[3], nk[K_SAME], kind_name[K_SAME], nk[K_ZERO], kind_name[K_ZERO],
+	       nk[K_DISCARD], kind_name[K_DISCARD], bad);
+	ASSERT_EQ(0UL, bad) TH_LOG("zram%d: %s, and %lu more", c->zram_id, first, bad - 1);
+}
+
 /* --- fixture --- */
 
 FIXTURE(zram) {
@@ -854,6 +1320,7 @@ FIXTURE_TEARDOWN(zram)
 	free(c->before.f);
 	free(c->after.f);
 	free(c->fresh.f);
+	free(c->io);
 	if (c->buf && c->buf != MAP_FAILED)
 		munmap(c->buf, CHUNK * psize);
 	if (c->kpageflags_fd >= 0)
@@ -982,17 +1449,11 @@ TEST_F_TIMEOUT(zram, zram_cma, 240)
 	struct ctx *c = &self->c;
 	struct zone_rec z[MAX_ZONES], now;
 	unsigned long base, count, freed;
-	struct kind_stat k1, k2;
-	size_t in, left;
-	char buf[64];
-	int nz, k, tries, ret;
+	size_t in;
+	int nz, k;
 
-	if (read_str(CMA_AREA "/base_pfn", buf, sizeof(buf)) <= 0)
+	if (!cma_area(&base, &count))
 		SKIP(return, "no CMA area " CMA_AREA " (boot with cma=, CONFIG_CMA_DEBUGFS)");
-	base = strtoul(buf, NULL, 10);
-	ASSERT_LT(0, read_str(CMA_AREA "/count", buf, sizeof(buf)));
-	count = strtoul(buf, NULL, 10);
-	ASSERT_LT(0UL, count);
 	nz = read_zones(z, MAX_ZONES);
 	k = zone_of(z, nz, base);
 	ASSERT_LE(0, k) TH_LOG("CMA area at pfn %#lx in no zone", base);
@@ -1013,27 +1474,163 @@ TEST_F_TIMEOUT(zram, zram_cma, 240)
 		     c->before.nr, c->hog.n);
 	/* Room outside CMA for what has to leave it. */
 	hog_free(&c->hog);
-	kinds(_metadata, &k1);
-	snprintf(buf, sizeof(buf), "%lu", count);
-	for (tries = 1; (ret = write_str(CMA_AREA "/alloc", buf)) && tries < CMA_TRIES; tries++)
-		usleep(200000);
-	ASSERT_EQ(0, ret) TH_LOG("allocating the whole CMA area (%lu pages) with %zu " KIND " folios in it, %d tries: %s",
-				 count, in, tries, strerror(-ret));
-	snprintf(c->cma_alloc, sizeof(c->cma_alloc), "%s", buf);
-	kinds(_metadata, &k2);
-	snapshot(_metadata, &c->after);
-	left = pfnset_in(&c->after, base, base + count);
-	TH_LOG("CMA allocation of %lu pages after %d tries: %zu " KIND " folios were in the area, %zu left",
-	       count, tries, in, left);
-	kind_log(_metadata, "after the CMA allocation", &k1, &k2);
-	ASSERT_EQ(0UL, left) TH_LOG(KIND " folios still recorded in the allocated CMA area");
-	ASSERT_LE(k1.migrated + (long long)in, k2.migrated)
-		TH_LOG("%zu " KIND " folios left the CMA area, %lld migrated through pinpage", in,
-		       k2.migrated - k1.migrated);
-	ret = write_str(CMA_AREA "/free", c->cma_alloc);
-	ASSERT_EQ(0, ret) TH_LOG("freeing the CMA allocation: %s", strerror(-ret));
-	c->cma_alloc[0] = '\0';
+	cma_moves(_metadata, c, base, count);
 	dev_check(_metadata, c, "the CMA allocation");
+}
+
+/*
+ * zram I/O against the moves of its pool's pages: two threads overwrite,
+ * discard and read back random pages (see io_fn()) while this thread
+ * compacts and offlines the ZONE_MOVABLE block holding the most zsmalloc
+ * pages, in turn (without ZONE_MOVABLE it only compacts, the pool steered
+ * as in zram_compaction).  Objects are freed and zspages emptied while their
+ * pages are isolated or being copied, and objects are read while their
+ * handles are rewritten.  Every read matches the page's last write, and so
+ * does every page at the end; "migrated" went up; no page was freed with a
+ * record.
+ */
+TEST_F_TIMEOUT(zram, zram_io_while_moving, 180)
+{
+	struct ctx *c = &self->c;
+	struct io_thread t[IO_THREADS];
+	struct race r = { .c = c };
+	struct zone_rec z[MAX_ZONES], *zone;
+	unsigned long i, sum[NKIND] = { 0 }, ios = 0, reads = 0, read_pages = 0;
+	unsigned long writes = 0, write_pages = 0, discards = 0, bad = 0;
+	char path[64], stat0[256], stat1[256];
+	const char *first_bad = "";
+	uint64_t range[2], t0, el;
+	struct kind_stat k1, k2;
+	sigset_t alrm, old;
+	int nz, k, n, j, ret;
+	bool discard;
+
+	memset(t, 0, sizeof(t));
+	nz = read_zones(z, MAX_ZONES);
+	k = pick_zone(z, nz, true);
+	r.movable = k >= 0 && block_pages();
+	if (!r.movable)
+		k = pick_zone(z, nz, false);
+	ASSERT_LE(0, k) TH_LOG("no zone in /proc/zoneinfo");
+	zone = &z[k];
+	prefer_node(_metadata, zone->node);
+	if (!r.movable) {
+		hog_fill(_metadata, c, zone, false);
+		hog_drop_range(_metadata, c, zone->start, zone->start + zone->spanned / 2);
+	}
+	zram_fill(_metadata, c, 0, 6);
+	ASSERT_LE((unsigned long)IO_RUN * IO_THREADS, c->pages);
+	ASSERT_GT(1UL << 24, c->pages) TH_LOG("page numbers must fit in 24 bits of a word");
+	if (!r.movable)
+		hog_targets(_metadata, c, zone, zone->start + zone->spanned / 2);
+	c->io = calloc(c->pages, sizeof(*c->io));
+	ASSERT_NE(NULL, c->io) TH_LOG("out of memory");
+	for (i = 0; i < c->pages; i++)
+		c->io[i].kind = page_class(i, true);
+
+	/* Does discard work?  Page 0 tells. */
+	range[0] = 0;
+	range[1] = psize;
+	ret = ioctl(c->zram_fd, BLKDISCARD, range) ? -errno : 0;
+	ASSERT_TRUE(!ret || ret == -EOPNOTSUPP)
+		TH_LOG("BLKDISCARD of page 0 of zram%d: %s", c->zram_id, strerror(-ret));
+	discard = !ret;
+	if (discard)
+		c->io[0] = (struct io_page){ 1, K_DISCARD };
+	TH_LOG("zram%d: BLKDISCARD %s; %d I/O threads, runs of %d pages, %d%% reads, %d%% discards, the rest writes (45%% compressible, 25%% incompressible, 15%% same-filled, 15%% zero pages); mover: %s",
+	       c->zram_id, discard ? "works" : "not supported, no discards", IO_THREADS, IO_RUN,
+	       IO_READ_PCT, discard ? IO_DISCARD_PCT : 0,
+	       r.movable ? "compaction and offline in turn" : "compaction (no ZONE_MOVABLE)");
+
+	for (n = 0; n < IO_THREADS; n++) {
+		t[n].c = c;
+		t[n].id = n;
+		t[n].discard = discard;
+		t[n].stop = &r.stop;
+		t[n].rnd = mix(c->seed << 8 ^ n);
+		t[n].buf = map_anon(c, (IO_RUN + 1) * psize);
+		ASSERT_NE(NULL, t[n].buf) TH_LOG("mapping I/O buffers: %s", strerror(errno));
+	}
+	snprintf(path, sizeof(path), "/sys/block/zram%d/mm_stat", c->zram_id);
+	if (read_str(path, stat0, sizeof(stat0)) < 0)
+		snprintf(stat0, sizeof(stat0), "?");
+	kinds(_metadata, &k1);
+
+	/*
+	 * The I/O threads block SIGALRM, which ends an offline that takes too
+	 * long in this thread, and allocate preferring the zone's node.
+	 */
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, &old);
+	t0 = now_ns();
+	for (n = 0; n < IO_THREADS; n++) {
+		ret = pthread_create(&t[n].tid, NULL, io_fn, &t[n]);
+		if (ret)
+			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	set_policy(MPOL_DEFAULT, -1);
+	while (n == IO_THREADS && !r.err[0]) {
+		for (j = 0; j < IO_THREADS && !__atomic_load_n(&t[j].failed, __ATOMIC_ACQUIRE); j++)
+			;
+		if (j < IO_THREADS || now_ns() - t0 >= RACE_MAX_NS ||
+		    (now_ns() - t0 >= RACE_MIN_NS && r.rounds >= RACE_ROUNDS))
+			break;
+		if (r.movable && r.rounds & 1)
+			race_offline(&r);
+		else
+			race_compact(&r);
+		r.rounds++;
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
+	for (j = 0; j < n; j++)
+		pthread_join(t[j].tid, NULL);
+	el = now_ns() - t0;
+	ASSERT_EQ(IO_THREADS, n) TH_LOG("creating I/O thread %d: %s", n, strerror(ret));
+	kinds(_metadata, &k2);
+	if (read_str(path, stat1, sizeof(stat1)) < 0)
+		snprintf(stat1, sizeof(stat1), "?");
+
+	for (n = 0; n < IO_THREADS; n++) {
+		ios += t[n].ios;
+		reads += t[n].reads;
+		read_pages += t[n].read_pages;
+		writes += t[n].writes;
+		write_pages += t[n].write_pages;
+		discards += t[n].discards;
+		for (k = 0; k < NKIND; k++)
+			sum[k] += t[n].kinds[k];
+		if (t[n].bad && !bad)
+			first_bad = t[n].first_bad;
+		bad += t[n].bad;
+	}
+	TH_LOG("%.1f s: %lu I/Os: %lu reads of %lu pages checked, %lu differed; %lu writes of %lu pages (%lu %s, %lu %s, %lu %s, %lu %s, %lu %s, %lu %s); %lu discards of %lu pages",
+	       el / 1e9, ios, reads, read_pages, bad, writes, write_pages, sum[0],
+	       kind_name[0], sum[1], kind_name[1], sum[2], kind_name[2], sum[3], kind_name[3],
+	       sum[K_SAME], kind_name[K_SAME], sum[K_ZERO], kind_name[K_ZERO], discards,
+	       sum[K_DISCARD]);
+	TH_LOG("mover: %lu rounds: %lu compactions (" KIND " migrated +%lld); %lu offlines of %lu attempted (%lu busy, %lu timed out after %d s; %lu rounds without a block to offline; %zu " KIND " folios were in the blocks, migrated +%lld)",
+	       r.rounds, r.compactions, r.compact_migrated, r.offlined, r.offlines, r.busy,
+	       r.timed_out, RACE_OFFLINE_SECS, r.no_block, r.offline_folios, r.offline_migrated);
+	kind_log(_metadata, "after the race", &k1, &k2);
+	TH_LOG("zram%d mm_stat before the race: %s", c->zram_id, stat0);
+	TH_LOG("zram%d mm_stat after the race:  %s", c->zram_id, stat1);
+	for (n = 0; n < IO_THREADS; n++)
+		ASSERT_EQ('\0', t[n].err[0]) TH_LOG("I/O thread %d: %s", n, t[n].err);
+	ASSERT_EQ('\0', r.err[0]) TH_LOG("mover: %s", r.err);
+	ASSERT_EQ(0UL, bad)
+		TH_LOG("reads during the race: %s; %lu pages differed in all", first_bad, bad);
+	ASSERT_LT(0UL, reads) TH_LOG("no read during the race");
+	ASSERT_LT(0UL, writes) TH_LOG("no write during the race");
+	ASSERT_TRUE(!r.offlines || r.offlined)
+		TH_LOG("no offline of %lu attempted succeeded (%lu busy, %lu timed out)",
+		       r.offlines, r.busy, r.timed_out);
+	io_check(_metadata, c, t[0].buf + IO_RUN * psize);
+	ASSERT_LT(k1.migrated, k2.migrated) TH_LOG("no " KIND " folio migrated during the race");
+	TH_LOG("pinpage_stale_freed %lld -> %lld", c->stale0, vmstat_get("pinpage_stale_freed"));
+	ASSERT_EQ(c->stale0, vmstat_get("pinpage_stale_freed"))
+		TH_LOG("pages were freed with pinpage records left");
 }
 
 /* Pages of the @n at @mem that are swapped out (pagemap), or -1. */
@@ -1068,6 +1665,7 @@ TEST_F_TIMEOUT(zram, zswap_moves, 240)
 	long out, off = -1, o;
 	char buf[64], *mem;
 	int nz, k, lines = 0;
+	const char *how;
 	bool movable;
 	FILE *f;
 
@@ -1092,7 +1690,10 @@ TEST_F_TIMEOUT(zram, zswap_moves, 240)
 	if (!movable)
 		k = pick_zone(z, nz, false);
 	ASSERT_LE(0, k) TH_LOG("no zone in /proc/zoneinfo");
+	if (k < 0)
+		return;
 	zone = &z[k];
+	how = movable ? "the offline" : "compaction";
 	mem = map_anon(c, ANON_SIZE);
 	ASSERT_NE(NULL, mem) TH_LOG("mapping %lu MiB: %s", ANON_SIZE >> 20, strerror(errno));
 	c->seed = 4;
@@ -1119,7 +1720,23 @@ TEST_F_TIMEOUT(zram, zswap_moves, 240)
 	ASSERT_LT(0UL, c->fresh.nr) TH_LOG("zswap stored %lld pages and no new " KIND " folio appeared in " FOLIOS_PATH,
 					   stored1 - stored0);
 	if (movable) {
-		offline_moves(_metadata, c, &c->fresh);
+		struct zone_rec zz[MAX_ZONES];
+		unsigned long base, count;
+		size_t nr;
+
+		/*
+		 * The pool's pages may have gone to the CMA pageblocks of
+		 * ZONE_MOVABLE, which offlining cannot isolate: a CMA
+		 * allocation moves them then.
+		 */
+		if (pick_block(c, zz, read_zones(zz, MAX_ZONES), &c->fresh, block_pages(),
+			       &nr) >= 0 || !cma_area(&base, &count) ||
+		    !pfnset_in(&c->fresh, base, base + count)) {
+			offline_moves(_metadata, c, &c->fresh);
+		} else {
+			how = "the CMA allocation";
+			cma_moves(_metadata, c, base, count);
+		}
 	} else {
 		hog_targets(_metadata, c, zone, zone->start + zone->spanned / 2);
 		compact_moves(_metadata, c, zone->node, &k1);
@@ -1132,11 +1749,10 @@ TEST_F_TIMEOUT(zram, zswap_moves, 240)
 		}
 	}
 	TH_LOG("%lu pages read back from zswap after %s, %lu differ; stored_pages now %lld", n,
-	       movable ? "the offline" : "compaction", bad, read_ll(ZSWAP_STORED));
+	       how, bad, read_ll(ZSWAP_STORED));
 	ASSERT_EQ(0UL, bad)
 		TH_LOG("page %lu (%s) differs at byte %ld after %s, and %lu more", first,
-		       class_name[page_class(first, false)], off,
-		       movable ? "the offline" : "compaction", bad - 1);
+		       class_name[page_class(first, false)], off, how, bad - 1);
 }
 
 /*
