@@ -1,8 +1,9 @@
 #!/bin/sh
 # pinpage_zram (tools/testing/selftests/mm/pinpage_zram.c): zsmalloc (zram, zswap) as a pinpage
 # owner.  The pages of a hot_added zram device's pool move under compaction, memory offlining
-# and CMA allocation, those of zswap's pool under offlining, every byte reads back, and
-# hot_remove releases the pool's records.  It needs movablecore= and cma=, and swap with zswap
+# and CMA allocation, idle and while two threads write, discard and read the device; those
+# of zswap's pool under offlining or a CMA allocation; every byte reads back, and hot_remove
+# releases the pool's records.  It needs movablecore= and cma=, and swap with zswap
 # (on zsmalloc) in front of it: 256 MiB of swap on zram0 (the test hot_adds its own devices).
 # PINPAGE-VM: SMP=2
 # PINPAGE-VM: APPEND="cma=64M movablecore=512M"
