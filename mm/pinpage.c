@@ -1843,9 +1843,9 @@ static bool pinpage_kernel_isolate(struct page *page, isolate_mode_t mode)
 /*
  * Move the kernel page @srcp, whose owners all isolated, to @dstp: the
  * reference count check (the isolation reference and the owners' references
- * and pins, frozen), the copy (by the owner that copies, or here), the move of
- * the records with ->migrate() for each owner, and ->putback() on @dstp: a
- * kernel page has no mappings to restore in between.
+ * and pins), the copy (by the owner that copies, or here), the move of the
+ * records with ->migrate() for each owner, and ->putback() on @dstp: a kernel
+ * page has no mappings to restore in between.
  */
 static int pinpage_kernel_migrate(struct page *dstp, struct page *srcp,
 				  enum migrate_mode mode)
@@ -1858,20 +1858,27 @@ static int pinpage_kernel_migrate(struct page *dstp, struct page *srcp,
 		return -EBUSY;
 	if (!__pinpage_migration_refs(src, &refs))
 		return -EAGAIN;
-	/* The isolation reference (isolate_movable_page()) and the owners'. */
+	/*
+	 * The isolation reference (isolate_movable_page()) and the owners'.
+	 * Compared, not frozen, as for an anonymous folio without a mapping:
+	 * an owner may let others take a reference for a moment under its own
+	 * lock, and a frozen count reads as a free page to them (zsmalloc's
+	 * lock_zspage() takes one, under zspage->lock, on a page that the
+	 * migration holds locked, to wait for the unlock).  Such references
+	 * only wait.  One that nobody recorded and that is held at this point
+	 * fails the migration; the page is in no page table and no mapping, so
+	 * no new user can find it but through its owners, which are isolated.
+	 */
 	expected = 1 + refs;
-	if (!folio_ref_freeze(src, expected))
+	if (folio_ref_count(src) != expected)
 		return -EAGAIN;
 	if (__pinpage_owner_copies(src)) {
 		ret = __pinpage_copy_folio(src, dst);
-		if (ret) {
-			folio_ref_unfreeze(src, expected);
+		if (ret)
 			return ret;
-		}
 	} else {
 		folio_copy(dst, src);
 	}
-	folio_ref_unfreeze(src, expected);
 	__pinpage_migrate_folio(src, dst);
 	if (PageMovable(srcp))
 		__ClearPageMovable(srcp);

@@ -87,6 +87,9 @@ struct pp_ctx;
  *	so it counts instead of reporting).
  * @refuse_copy: what ->copy() returns (0: it copies), for owners with one.
  * @nr_copy: ->copy() calls.
+ * @ref_in_copy: ->copy() takes a reference on @src and puts it, as someone
+ *	that the owner's lock lets in would.
+ * @nr_frozen: ->copy() calls that found @src's reference count frozen.
  *
  * The callbacks run in the test thread only, which owns the counts.
  */
@@ -108,6 +111,8 @@ struct pp_owner {
 	int nr_bad;
 	int refuse_copy;
 	int nr_copy;
+	bool ref_in_copy;
+	int nr_frozen;
 };
 
 /**
@@ -261,6 +266,17 @@ static int pp_copy_cb(struct pinpage_owner *owner, struct folio *src,
 	o->nr_copy++;
 	if (o->refuse_copy)
 		return o->refuse_copy;
+	/*
+	 * Someone that the owner's lock lets in takes a reference for a
+	 * moment (zsmalloc's lock_zspage() does, to wait for the page lock):
+	 * the count must not read as that of a free page.
+	 */
+	if (o->ref_in_copy) {
+		if (folio_try_get(src))
+			folio_put(src);
+		else
+			o->nr_frozen++;
+	}
 	for (i = 0; i < folio_nr_pages(src); i++)
 		copy_highpage(folio_page(dst, i), folio_page(src, i));
 	if (o->cur == src)
@@ -2331,7 +2347,7 @@ static void pinpage_test_kernel_page_ref_and_pin(struct kunit *test)
 
 /*
  * A reference nobody recorded (a speculative folio_try_get(), say) fails the
- * frozen reference count check: the owners are put back and nothing moved.
+ * reference count check: the owners are put back and nothing moved.
  */
 static void pinpage_test_kernel_page_extra_ref(struct kunit *test)
 {
@@ -2351,6 +2367,29 @@ static void pinpage_test_kernel_page_extra_ref(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, pp_kpage_migrate(folio, MIGRATE_SYNC), 0);
 	KUNIT_EXPECT_TRUE(test, pp_kpage_intact(a->cur, 5));
+	pp_kpage_free(a);
+}
+
+/*
+ * A reference taken and put during the copy by someone the owner's lock lets
+ * in (zsmalloc's lock_zspage() takes one on a page that the migration holds
+ * locked, to wait for the unlock): the count stays live, so that it does not
+ * read as a free page, and the page moves.
+ */
+static void pinpage_test_kernel_page_transient_ref(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ref_ops);
+	struct folio *folio = pp_kpage_new(test, a, 6);
+
+	a->ref_in_copy = true;
+	KUNIT_EXPECT_EQ(test, pp_kpage_migrate(folio, MIGRATE_SYNC), 0);
+	KUNIT_EXPECT_EQ(test, a->nr_copy, 1);
+	KUNIT_EXPECT_EQ(test, a->nr_frozen, 0);
+	KUNIT_EXPECT_PTR_NE(test, a->cur, folio);
+	KUNIT_EXPECT_TRUE(test, pp_kpage_intact(a->cur, 6));
+	KUNIT_EXPECT_EQ(test, folio_ref_count(a->cur), 1);
+	pp_expect_balanced(test, a);
 	pp_kpage_free(a);
 }
 
@@ -2533,6 +2572,7 @@ static struct kunit_case pinpage_test_cases[] = {
 	KUNIT_CASE(pinpage_test_kernel_page_refused),
 	KUNIT_CASE(pinpage_test_kernel_page_ref_and_pin),
 	KUNIT_CASE(pinpage_test_kernel_page_extra_ref),
+	KUNIT_CASE(pinpage_test_kernel_page_transient_ref),
 	KUNIT_CASE(pinpage_test_kernel_page_freed_isolated),
 #if IS_BUILTIN(CONFIG_ZSMALLOC)
 	KUNIT_CASE_SLOW(pinpage_test_zsmalloc_mapped_object),

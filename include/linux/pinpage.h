@@ -100,12 +100,13 @@ struct pinpage_kind;
  * through the movable_operations that pinpage installs, and the migration
  * runs the same protocol as for user pages: ->isolate() for every owner,
  * the reference count check (one isolation reference plus what the records
- * hold, frozen), ->copy() or a plain copy, ->migrate(), ->putback().  The
- * owner that allocated the page sets up its own metadata on @dst (page type,
- * ->private) in ->copy() or ->migrate(); the VM moves contents, references
- * and records.  Before it frees such a page, the owner takes the page lock,
- * clears the movable state (__ClearPageMovable()) and drops its record with
- * pinpage_drop_nowait().
+ * hold; compared, not frozen, so that the owner may let others take a
+ * reference for a moment under its lock), ->copy() or a plain copy,
+ * ->migrate(), ->putback().  The owner that allocated the page sets up its
+ * own metadata on @dst (page type, ->private) in ->copy() or ->migrate(); the
+ * VM moves contents, references and records.  Before it frees such a page,
+ * the owner takes the page lock, clears the movable state
+ * (__ClearPageMovable()) and drops its record with pinpage_drop_nowait().
  *
  * Context of the callbacks (one rule, see Documentation/mm/pinpage.rst): they
  * run inside migration, which may be direct compaction in any task that
