@@ -1648,27 +1648,12 @@ bool __pinpage_owner_copies(struct folio *folio)
 	return copier(folio, &cookie);
 }
 
-/**
- * __pinpage_copy_folio() - let the owner that copies @src copy it to @dst
- * @src: the folio being migrated, locked, its references frozen when it is
- *	in a mapping.
- * @dst: the new folio, locked, not visible to anyone yet.
- *
- * Called at the migration's point of no return (see ->copy()): it cannot
- * fail after this returns 0.  Interrupts may be disabled.
- *
- * Return: 0 after the owner copied @src to @dst and repointed its own
- * references, or the owner's -EAGAIN: nothing changed, the migration fails.
- */
-int __pinpage_copy_folio(struct folio *src, struct folio *dst)
+/* Let @owner, the isolated copier of @src (see copier()), copy it to @dst. */
+static int owner_copy(struct pinpage_owner *owner, u32 cookie,
+		      struct folio *src, struct folio *dst)
 {
-	struct pinpage_owner *owner;
-	u32 cookie = 0;
 	int ret;
 
-	owner = copier(src, &cookie);
-	if (WARN_ON_ONCE(!owner))
-		return -EAGAIN;
 	/* Isolated: the migration holds the owner busy, it stays alive. */
 	ret = owner->ops->copy(owner, src, dst, cookie);
 	trace_pinpage_copy(src, owner, ret);
@@ -1693,6 +1678,29 @@ int __pinpage_copy_folio(struct folio *src, struct folio *dst)
 	}
 #endif
 	return 0;
+}
+
+/**
+ * __pinpage_copy_folio() - let the owner that copies @src copy it to @dst
+ * @src: the folio being migrated, locked, its references frozen when it is
+ *	in a mapping.
+ * @dst: the new folio, locked, not visible to anyone yet.
+ *
+ * Called at the migration's point of no return (see ->copy()): it cannot
+ * fail after this returns 0.  Interrupts may be disabled.
+ *
+ * Return: 0 after the owner copied @src to @dst and repointed its own
+ * references, or the owner's -EAGAIN: nothing changed, the migration fails.
+ */
+int __pinpage_copy_folio(struct folio *src, struct folio *dst)
+{
+	struct pinpage_owner *owner;
+	u32 cookie = 0;
+
+	owner = copier(src, &cookie);
+	if (WARN_ON_ONCE(!owner))
+		return -EAGAIN;
+	return owner_copy(owner, cookie, src, dst);
 }
 
 /**
@@ -1851,7 +1859,9 @@ static int pinpage_kernel_migrate(struct page *dstp, struct page *srcp,
 				  enum migrate_mode mode)
 {
 	struct folio *src = page_folio(srcp), *dst = page_folio(dstp);
-	int refs, expected, ret;
+	struct pinpage_owner *owner;
+	u32 cookie = 0;
+	int refs, ret;
 
 	/* No owner isolated it: vm.pinpage_migrate=0 with pins on it. */
 	if (!__pinpage_folio_isolated(src))
@@ -1869,11 +1879,12 @@ static int pinpage_kernel_migrate(struct page *dstp, struct page *srcp,
 	 * fails the migration; the page is in no page table and no mapping, so
 	 * no new user can find it but through its owners, which are isolated.
 	 */
-	expected = 1 + refs;
-	if (folio_ref_count(src) != expected)
+	if (folio_ref_count(src) != 1 + refs)
 		return -EAGAIN;
-	if (__pinpage_owner_copies(src)) {
-		ret = __pinpage_copy_folio(src, dst);
+	/* The owner that copies, if any, looked up once. */
+	owner = copier(src, &cookie);
+	if (owner) {
+		ret = owner_copy(owner, cookie, src, dst);
 		if (ret)
 			return ret;
 	} else {
