@@ -51,6 +51,7 @@
 #include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/page-isolation.h>
 #include <linux/pagemap.h>
 #include <linux/pinpage.h>
 #include <linux/rcupdate.h>
@@ -135,6 +136,7 @@ struct pinpage_node {
  * @isolated: ->isolate() calls that agreed, since boot.
  * @refused: ->isolate() calls that refused (-EAGAIN included).
  * @migrated: records moved to a new folio by a migration.
+ * @revoked: owners that lost %PINPAGE_BOUNDED_ISOLATE (owner_refused()).
  * @name: the kind, the owners' ops->name (a copy: owners may be modules).
  *
  * A kind stays once created: there are as many as there are pinpage_ops.
@@ -144,6 +146,7 @@ struct pinpage_kind {
 	atomic_long_t isolated;
 	atomic_long_t refused;
 	atomic_long_t migrated;
+	atomic_long_t revoked;
 	char name[];
 };
 
@@ -965,6 +968,9 @@ void pinpage_owner_init(struct pinpage_owner *owner,
 	owner->ops = ops;
 	atomic_long_set(&owner->nr_pins, 0);
 	atomic_set(&owner->busy, 0);
+	owner->refused_first = 0;
+	owner->refused_last = 0;
+	atomic_set(&owner->revoked, 0);
 	/* Without an id, single pins with a cookie take a node. */
 	if (xa_alloc(&pinpage_owner_ids, &owner->id, owner,
 		     XA_LIMIT(1, PINPAGE_ID_MAX), GFP_KERNEL))
@@ -1161,11 +1167,77 @@ static bool pinpage_enabled(void)
 	return READ_ONCE(sysctl_pinpage_migrate);
 }
 
+/*
+ * Does @owner bound its ->isolate()?  It says so with %PINPAGE_BOUNDED_ISOLATE
+ * and keeps its word (owner_refused()).
+ */
+static bool owner_bounded(struct pinpage_owner *owner)
+{
+	return (owner->ops->flags & PINPAGE_BOUNDED_ISOLATE) &&
+	       !atomic_read(&owner->revoked);
+}
+
 /* Whether pinpage_pin_user_pages() may leave @owner's pins in MOVABLE/CMA. */
 bool pinpage_may_stay_movable(struct pinpage_owner *owner)
 {
-	return pinpage_enabled() &&
-	       (owner->ops->flags & PINPAGE_BOUNDED_ISOLATE);
+	return pinpage_enabled() && owner_bounded(owner);
+}
+
+/*
+ * Is @folio needed elsewhere?  Memory offlining and CMA (alloc_contig_range())
+ * isolate the pageblocks of the range they empty, and no other migration does.
+ * Racy (no zone->lock), as every reader of the migratetype outside the
+ * allocator: a stale answer only shifts the moment owner_refused() acts.
+ */
+static bool folio_range_isolated(struct folio *folio)
+{
+	return is_migrate_isolate_page(&folio->page);
+}
+
+/*
+ * @owner refused to step aside for a migration of @folio.  A bounded owner may
+ * keep pins in ZONE_MOVABLE and CMA because it promised that nothing holds its
+ * ->isolate() off for long; this is where that promise is checked.  A refusal
+ * counts when an offline or a CMA allocation needs @folio
+ * (folio_range_isolated()); the caller retries.  Once an owner's refusals of
+ * such migrations have run for %PINPAGE_BOUND_MS, with no pause longer than
+ * %PINPAGE_BOUND_GAP_MS and no such isolation agreed to in between
+ * (owner_agreed()), it is treated as unbounded for good: its folios are
+ * migrated only to targets outside ZONE_MOVABLE and CMA from then on (so the
+ * next isolation it agrees to moves them out), and pinpage_pin_user_pages()
+ * moves its new pins out first.  Racy updates of the two times only shift the
+ * moment.
+ */
+static void owner_refused(struct pinpage_owner *owner, struct folio *folio)
+{
+	u64 now = get_jiffies_64(), first, last;
+
+	if (!owner_bounded(owner) || !folio_range_isolated(folio))
+		return;
+	first = READ_ONCE(owner->refused_first);
+	last = READ_ONCE(owner->refused_last);
+	WRITE_ONCE(owner->refused_last, now);
+	if (!first ||
+	    time_after64(now, last + msecs_to_jiffies(PINPAGE_BOUND_GAP_MS))) {
+		WRITE_ONCE(owner->refused_first, now);
+		return;
+	}
+	if (time_before64(now, first + msecs_to_jiffies(PINPAGE_BOUND_MS)) ||
+	    atomic_xchg(&owner->revoked, 1))
+		return;
+	count_vm_event(PINPAGE_BOUND_REVOKED);
+	if (owner->kind)
+		atomic_long_inc(&owner->kind->revoked);
+	trace_pinpage_revoked(folio, owner, jiffies_to_msecs(now - first));
+	pr_warn_ratelimited("%s owner held off an offline or CMA allocation for %u ms: its pins leave ZONE_MOVABLE and CMA\n",
+			    owner->ops->name, jiffies_to_msecs(now - first));
+}
+
+/* @owner agreed to step aside for @folio: a run of refusals ends. */
+static void owner_agreed(struct pinpage_owner *owner, struct folio *folio)
+{
+	if (READ_ONCE(owner->refused_first) && folio_range_isolated(folio))
+		WRITE_ONCE(owner->refused_first, 0);
 }
 
 /*
@@ -1207,6 +1279,14 @@ static bool has_unowned_pins(struct folio *folio, struct pinpage_counts owned)
 	return extra >= (long)GUP_PIN_COUNTING_BIAS;
 }
 
+/*
+ * The compaction hint (pinpage_folio_movable()): the caller holds one
+ * reference, and the folio is worth isolating only if the mappings and the
+ * records explain every other one, as the migration's count check will
+ * demand.  A folio with an extra plain reference (a pipe buffer, an skb
+ * fragment, a FOLL_GET user) would have its owners isolated, and their I/O
+ * stalled, on every pass for a check that always fails.
+ */
 bool __pinpage_folio_movable(struct folio *folio)
 {
 	struct pinpage_counts owned;
@@ -1216,7 +1296,13 @@ bool __pinpage_folio_movable(struct folio *folio)
 	rcu_read_lock();
 	owned = entry_counts(xa_load(&pinpage_xa, folio_pfn(folio)));
 	rcu_read_unlock();
-	return (owned.pins || owned.refs) && !has_unowned_pins(folio, owned);
+	if (!owned.pins && !owned.refs)
+		return false;
+	if (folio_test_large(folio) &&
+	    atomic_read(&folio->_pincount) != (long)owned.pins)
+		return false;
+	return folio_ref_count(folio) - base_refs(folio) - 1 ==
+	       (long)counts_to_refs(folio, owned);
 }
 
 /*
@@ -1267,11 +1353,10 @@ static bool entry_all_bounded(void *entry)
 	unsigned int i;
 
 	if (!entry_is_node(entry))
-		return single_rec(entry).owner->ops->flags &
-		       PINPAGE_BOUNDED_ISOLATE;
+		return owner_bounded(single_rec(entry).owner);
 	node = entry_node(entry);
 	for (i = 0; i < node->nr; i++)
-		if (!(node->rec[i].owner->ops->flags & PINPAGE_BOUNDED_ISOLATE))
+		if (!owner_bounded(node->rec[i].owner))
 			return false;
 	return true;
 }
@@ -1513,9 +1598,11 @@ int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
 			count_vm_event(PINPAGE_ISOLATE_REFUSED);
 			if (owner->kind)
 				atomic_long_inc(&owner->kind->refused);
+			owner_refused(owner, folio);
 			owner_put(owner);
 			break;
 		}
+		owner_agreed(owner, folio);
 		count_vm_event(PINPAGE_ISOLATE);
 		if (owner->kind)
 			atomic_long_inc(&owner->kind->isolated);
@@ -1682,15 +1769,17 @@ static int owner_copy(struct pinpage_owner *owner, u32 cookie,
 
 /**
  * __pinpage_copy_folio() - let the owner that copies @src copy it to @dst
- * @src: the folio being migrated, locked, its references frozen when it is
- *	in a mapping.
- * @dst: the new folio, locked, not visible to anyone yet.
+ * @src: the folio being migrated, locked.
+ * @dst: the new folio, locked; if @src is in a mapping, the mapping points
+ *	at @dst already (not uptodate yet), else nobody sees @dst yet.
  *
  * Called at the migration's point of no return (see ->copy()): it cannot
- * fail after this returns 0.  Interrupts may be disabled.
+ * fail after this returns 0.  Process context, interrupts on, no spinlock
+ * held by the migration.
  *
  * Return: 0 after the owner copied @src to @dst and repointed its own
- * references, or the owner's -EAGAIN: nothing changed, the migration fails.
+ * references, or the owner's -EAGAIN (only for a folio without a mapping):
+ * nothing changed, the migration fails.
  */
 int __pinpage_copy_folio(struct folio *src, struct folio *dst)
 {
@@ -1967,7 +2056,7 @@ static int owners_show(struct seq_file *m, void *v)
 	mutex_lock(&pinpage_owners_lock);
 	list_for_each_entry(owner, &pinpage_owners, list)
 		seq_printf(m, "%p %s %d %ld\n", owner, owner->ops->name,
-			   !!(owner->ops->flags & PINPAGE_BOUNDED_ISOLATE),
+			   owner_bounded(owner),
 			   atomic_long_read(&owner->nr_pins));
 	mutex_unlock(&pinpage_owners_lock);
 	return 0;
@@ -1980,7 +2069,7 @@ static int kinds_show(struct seq_file *m, void *v)
 	struct pinpage_kind *kind;
 	unsigned long owners, pins;
 
-	seq_puts(m, "# kind owners pins isolated refused migrated\n");
+	seq_puts(m, "# kind owners pins isolated refused migrated revoked\n");
 	mutex_lock(&pinpage_owners_lock);
 	list_for_each_entry(kind, &pinpage_kinds, list) {
 		owners = 0;
@@ -1991,10 +2080,11 @@ static int kinds_show(struct seq_file *m, void *v)
 			owners++;
 			pins += atomic_long_read(&owner->nr_pins);
 		}
-		seq_printf(m, "%s %lu %lu %ld %ld %ld\n", kind->name, owners,
+		seq_printf(m, "%s %lu %lu %ld %ld %ld %ld\n", kind->name, owners,
 			   pins, atomic_long_read(&kind->isolated),
 			   atomic_long_read(&kind->refused),
-			   atomic_long_read(&kind->migrated));
+			   atomic_long_read(&kind->migrated),
+			   atomic_long_read(&kind->revoked));
 	}
 	mutex_unlock(&pinpage_owners_lock);
 	return 0;

@@ -27,6 +27,15 @@ struct pinpage_owner;
 /* The owner records plain folio references, not FOLL_PIN pins. */
 #define PINPAGE_REFERENCES		BIT(1)
 
+/*
+ * How long a bounded owner may keep refusing the migration of folios that an
+ * offline or a CMA allocation needs (their pageblock is isolated) before it
+ * loses the privilege of %PINPAGE_BOUNDED_ISOLATE, and the longest pause
+ * between two such refusals that still counts as one run of them.
+ */
+#define PINPAGE_BOUND_MS		5000
+#define PINPAGE_BOUND_GAP_MS		1000
+
 struct pinpage_kind;
 
 /*
@@ -38,10 +47,14 @@ struct pinpage_kind;
 /**
  * struct pinpage_ops - callbacks of a pin owner
  * @name: short name of the owner kind, shown in debugfs and tracepoints.
- * @flags: %PINPAGE_BOUNDED_ISOLATE if @isolate never waits for long (for
- *	example, the owner can always stop its own DMA).  Only such owners may
- *	keep pins in ZONE_MOVABLE or CMA; the pins of other owners are moved out
- *	of those before they are taken, as for any FOLL_LONGTERM pin.
+ * @flags: %PINPAGE_BOUNDED_ISOLATE if nothing that user space controls can
+ *	hold @isolate off: no lock it needs is ever held across a user-space
+ *	fault, a sleep of unbounded length or I/O of unbounded duration, and
+ *	no other owner that copies can share the owner's folios.  Only such
+ *	owners may keep pins in ZONE_MOVABLE or CMA; the pins of other owners
+ *	are moved out of those before they are taken, as for any FOLL_LONGTERM
+ *	pin.  The VM checks the promise: an owner that keeps refusing an
+ *	offline or a CMA allocation for %PINPAGE_BOUND_MS loses it.
  *	%PINPAGE_REFERENCES if what the owner records (pinpage_add()) are plain
  *	references it holds with folio_get() (a kernel subsystem's own pages)
  *	rather than FOLL_PIN pins; "pins" then means those references
@@ -72,13 +85,15 @@ struct pinpage_kind;
  * @copy: optional, for an owner that cannot stop every writer of @src in
  *	@isolate (one that writes from interrupt context under the owner's
  *	spinlock, say).  The VM then does not copy @src itself: at the
- *	migration's point of no return (@src's references frozen if it is in a
- *	mapping, the mapping's lock held, interrupts possibly disabled) it calls
- *	@copy, which takes the owner's lock that excludes those writers, copies
- *	@src to @dst (folio_copy()) and repoints its own references to @dst
- *	before it drops the lock, so that no write is lost.  Return 0, or
- *	-EAGAIN when the owner's lock cannot be taken now (a trylock): the
- *	migration then fails and nothing changed.  Never sleeps; it may spin
+ *	migration's point of no return it calls @copy, which takes the owner's
+ *	lock that excludes those writers, copies @src to @dst and repoints its
+ *	own references to @dst before it drops the lock, so that no write is
+ *	lost.  For a folio in a mapping that point is after the mapping was
+ *	switched to @dst (still locked and not uptodate), outside the mapping's
+ *	lock and with interrupts on; @copy must then return 0.  For other
+ *	folios it runs with @src's references checked, and may return -EAGAIN
+ *	when the owner's lock cannot be taken now (a trylock): the migration
+ *	then fails and nothing changed.  Never sleeps; it may spin
  *	on a lock of the owner instead of trylocking it only if no holder of
  *	that lock ever sleeps or allocates memory while holding it.  @migrate is
  *	still called after a successful @copy.  At most one owner of a folio
@@ -144,6 +159,12 @@ struct pinpage_ops {
  * @list: entry on the list of live owners (debugfs), under pinpage_owners_lock.
  * @kind: counters of the owners with the same @ops->name (debugfs
  *	pinpage/kinds), or NULL when none could be allocated.
+ * @refused_first: jiffies (64-bit) of the first refusal of the current run
+ *	of refusals that held off an offline or a CMA allocation, or 0.
+ * @refused_last: jiffies (64-bit) of the last such refusal.
+ * @revoked: non-zero once the owner held such a migration off for
+ *	%PINPAGE_BOUND_MS: it is treated as an owner without
+ *	%PINPAGE_BOUNDED_ISOLATE from then on (see mm/pinpage.c).
  *
  * Initialise with pinpage_owner_init() before the first pin and tear down with
  * pinpage_owner_destroy() after the last one is dropped.  The structure is
@@ -157,6 +178,9 @@ struct pinpage_owner {
 	u32 id;
 	struct list_head list;
 	struct pinpage_kind *kind;
+	u64 refused_first;
+	u64 refused_last;
+	atomic_t revoked;
 } __aligned(8);
 
 #ifdef CONFIG_PINPAGE

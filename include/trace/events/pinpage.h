@@ -93,6 +93,24 @@ TRACE_EVENT(pinpage_migrate,
 		      __entry->pins, __entry->owners)
 );
 
+/* A bounded owner held off an offline or a CMA allocation for too long. */
+TRACE_EVENT(pinpage_revoked,
+	    TP_PROTO(struct folio *folio, struct pinpage_owner *owner,
+		     unsigned int ms),
+	    TP_ARGS(folio, owner, ms),
+	    TP_STRUCT__entry(__field(unsigned long, pfn)
+			     __field(const void *, owner)
+			     __string(kind, owner->ops->name)
+			     __field(unsigned int, ms)),
+	    TP_fast_assign(__entry->pfn = folio_pfn(folio);
+			   __entry->owner = owner;
+			   __assign_str(kind);
+			   __entry->ms = ms;),
+	    TP_printk("pfn=0x%lx owner=%p kind=%s refused_for=%ums",
+		      __entry->pfn, __entry->owner, __get_str(kind),
+		      __entry->ms)
+);
+
 TRACE_EVENT(pinpage_unowned,
 	    TP_PROTO(struct folio *folio),
 	    TP_ARGS(folio),
