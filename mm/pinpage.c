@@ -1287,6 +1287,21 @@ static bool has_unowned_pins(struct folio *folio, struct pinpage_counts owned)
  * fragment, a FOLL_GET user) would have its owners isolated, and their I/O
  * stalled, on every pass for a check that always fails.
  */
+/*
+ * Does @folio hold fewer pins or references than its records say?  Owners pin
+ * before they record and drop the record before they unpin, so this means an
+ * owner unpinned too early: a pin that someone else takes later would then
+ * read as owned and move under its holder's DMA.
+ */
+static bool records_exceed_pins(struct folio *folio, struct pinpage_counts owned)
+{
+	if (folio_test_large(folio) &&
+	    atomic_read(&folio->_pincount) < (long)owned.pins)
+		return true;
+	return folio_ref_count(folio) - base_refs(folio) - 1 <
+	       (long)counts_to_refs(folio, owned);
+}
+
 bool __pinpage_folio_movable(struct folio *folio)
 {
 	struct pinpage_counts owned;
@@ -1401,6 +1416,11 @@ static int isolate_begin(struct xa_state *xas, struct folio *folio,
 	if (has_unowned_pins(folio, counts)) {
 		count_vm_event(PINPAGE_UNOWNED_SKIPPED);
 		trace_pinpage_unowned(folio);
+		return -EBUSY;
+	}
+	if (records_exceed_pins(folio, counts)) {
+		pr_warn_ratelimited("pfn %#lx holds fewer pins than its owners recorded (unpinned before the record was dropped?): not moving it\n",
+				    folio_pfn(folio));
 		return -EBUSY;
 	}
 	node = entry_is_node(entry) ? entry_node(entry) : NULL;

@@ -1379,6 +1379,33 @@ static void pinpage_test_extra_ref(struct kunit *test)
 }
 
 /* A record added after the isolation makes the reference count stale. */
+/*
+ * An owner that unpins before it drops its record leaves a record that no pin
+ * backs: the folio is not moved (a pin taken later by someone else would read
+ * as owned), and no owner is asked.
+ */
+static void pinpage_test_records_exceed_pins(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	unsigned int order = pp_param_order(test);
+	struct folio *src = pp_folio(ctx, order), *dst = pp_folio(ctx, order);
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, src, 1), 0);
+	pp_release(ctx, src, 1);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_movable(src));
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), -EBUSY);
+	KUNIT_EXPECT_EQ(test, a->nr_isolate, 0);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(src));
+
+	/* Pinned again as recorded: it moves. */
+	pp_take(ctx, src, 1);
+	KUNIT_EXPECT_EQ(test, pp_migrate(ctx, src, dst, MIGRATE_SYNC), 1);
+	pp_expect_pins(test, dst, 1);
+	pp_unpin(ctx, a, dst, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+}
+
 static void pinpage_test_stale_records(struct kunit *test)
 {
 	struct pp_ctx *ctx = test->priv;
@@ -2560,6 +2587,7 @@ static struct kunit_case pinpage_test_cases[] = {
 	KUNIT_CASE_PARAM(pinpage_test_references, pp_order_gen_params),
 	KUNIT_CASE_PARAM(pinpage_test_unowned_pin, pp_order_gen_params),
 	KUNIT_CASE_PARAM(pinpage_test_extra_ref, pp_order_gen_params),
+	KUNIT_CASE_PARAM(pinpage_test_records_exceed_pins, pp_order_gen_params),
 	KUNIT_CASE(pinpage_test_stale_records),
 	KUNIT_CASE(pinpage_test_add_during_isolate),
 	KUNIT_CASE(pinpage_test_drop_during_isolate),

@@ -116,7 +116,8 @@ static int read_zones(struct adv *a)
 		return -errno;
 	while (fgets(line, sizeof(line), f) && a->nz < 64) {
 		if (sscanf(line, "Node %d, zone %15s", &node, name) == 2) {
-			cur = (struct zone_rec){ .node = node, .movable = !strcmp(name, "Movable") };
+			cur = (struct zone_rec){ .node = node };
+			cur.movable = !strcmp(name, "Movable");
 		} else if (sscanf(line, " pages free %lu", &v) == 1) {
 			cur.free = v;
 		} else if (sscanf(line, " spanned %lu", &v) == 1) {
@@ -517,12 +518,14 @@ TEST_F_TIMEOUT(adv, aio_getevents_fault_stall, 120)
 	cb.aio_buf = (uintptr_t)buf;
 	cb.aio_nbytes = psize;
 	cb.aio_data = 0x1234;
-	ASSERT_EQ(1, syscall(__NR_io_submit, g.ctx, 1, cbs)) TH_LOG("io_submit: %s", strerror(errno));
+	ASSERT_EQ(1, syscall(__NR_io_submit, g.ctx, 1, cbs))
+		TH_LOG("io_submit: %s", strerror(errno));
 
 	/* A reader copies it out to a page that faults and is never served. */
 	g.ev = (struct io_event *)ev;
 	ASSERT_EQ(0, pthread_create(&t, NULL, getter_fn, &g));
-	ASSERT_EQ(1, uffd_pending(a, 10000)) TH_LOG("io_getevents() did not fault on its events buffer");
+	ASSERT_EQ(1, uffd_pending(a, 10000))
+		TH_LOG("io_getevents() did not fault on its events buffer");
 
 	ret = offline_within(a, b, OFFLINE_SECS, &took);
 	TH_LOG("offline of memory%ld with io_getevents() stalled in a fault: %s after %.1f s", b,
@@ -677,7 +680,7 @@ TEST_F_TIMEOUT(adv, rings_share_one_thp, 120)
 		SKIP(return, "no " THP_ENABLED);
 	if (strstr(a->thp_was, "[never]")) {
 		ASSERT_EQ(0, write_str(THP_ENABLED, "madvise"));
-		strcpy(a->thp_was, "never");
+		snprintf(a->thp_was, sizeof(a->thp_was), "never");
 	} else {
 		a->thp_was[0] = '\0';
 	}
@@ -784,12 +787,14 @@ TEST_F_TIMEOUT(adv, bounded_owner_revoked, 180)
 	ASSERT_EQ(0, ioctl(gup_fd, PIN_OWNED_TEST_PFNS, &args));
 	for (i = 0; i < PIN_PAGES && !pfn_movable(a, pfns[i]); i++)
 		;
-	ASSERT_EQ(PIN_PAGES, i) TH_LOG("page %d of a revoked owner moved to pfn %#llx in ZONE_MOVABLE",
-				       i, (unsigned long long)pfns[i % PIN_PAGES]);
+	ASSERT_EQ(PIN_PAGES, i)
+		TH_LOG("page %d of a revoked owner moved to pfn %#llx in ZONE_MOVABLE", i,
+		       (unsigned long long)pfns[i % PIN_PAGES]);
 	args.addr = (uintptr_t)copy;
 	ASSERT_EQ(0, ioctl(gup_fd, PIN_OWNED_TEST_READ, &args));
 	for (i = 0; i < PIN_PAGES; i++)
-		ASSERT_EQ(i + 1, copy[i * psize + psize - 1]) TH_LOG("page %d lost its contents", i);
+		ASSERT_EQ(i + 1, copy[i * psize + psize - 1])
+			TH_LOG("page %d lost its contents", i);
 	ASSERT_EQ(0, ioctl(gup_fd, PIN_OWNED_TEST_STOP, &args));
 	close(gup_fd);
 	free(copy);
