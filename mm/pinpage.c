@@ -1842,13 +1842,27 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 		xas_unlock_irq(&xas);
 		return;
 	}
-	VM_WARN_ON_ONCE_FOLIO(!node->committed || node->moved ||
-			      node->dst_pfn != folio_pfn(dst), src);
+	VM_WARN_ON_ONCE_FOLIO(node->moved || node->dst_pfn != folio_pfn(dst),
+			      src);
+	counts = entry_counts(entry);
+	if (!node->committed) {
+		/*
+		 * Every owner dropped its pins after it was isolated, so the
+		 * migration checked src's count as an unowned folio's: there
+		 * are no pins to move and no owner to repoint, only the node,
+		 * which stays until the owners are put back.
+		 */
+		VM_WARN_ON_ONCE_FOLIO(counts.pins || counts.refs, src);
+		node->moved = true;
+		cur = __xa_store(&pinpage_xa, folio_pfn(dst), entry, 0);
+		WARN_ON_ONCE(xa_is_err(cur));	/* the slot was reserved */
+		xas_unlock_irq(&xas);
+		return;
+	}
 #ifdef CONFIG_DEBUG_VM
 	/* Nothing wrote to src since the count check: owners are isolated. */
 	VM_WARN_ON_ONCE_FOLIO(node->csum != csum, src);
 #endif
-	counts = entry_counts(entry);
 	check_counts(src, counts);
 	move_counts(src, dst, counts);
 	node->moved = true;

@@ -1379,6 +1379,76 @@ static void pinpage_test_extra_ref(struct kunit *test)
 }
 
 /* A record added after the isolation makes the reference count stale. */
+/* A get_new_folio callback for migrate_pages() that drops pins on the way. */
+struct pp_dropper {
+	struct pp_ctx *ctx;
+	struct pp_owner *owner;
+	struct folio *victim;	/* its pin goes when the second target is made */
+	unsigned int targets;
+};
+
+static struct folio *pp_target_dropping(struct folio *src, unsigned long private)
+{
+	struct pp_dropper *d = (struct pp_dropper *)private;
+
+	/*
+	 * migrate_pages() makes the targets of a batch one by one, each right
+	 * before it isolates the owners of that folio: when the second one is
+	 * made, the owners of the first folio have stepped aside.
+	 */
+	if (d->targets++ == 1 && d->victim) {
+		pp_unpin(d->ctx, d->owner, d->victim, 1);
+		d->victim = NULL;
+	}
+	return folio_alloc(GFP_KERNEL | __GFP_NOWARN, 0);
+}
+
+/*
+ * The only owner of a folio drops its pins after it was isolated, through
+ * the real migrate_pages(): the migration must put the owner back (its busy
+ * count falls, the folio is no longer isolated) although the folio looks
+ * unowned by then.  Both folios keep an unexpected reference (the test's),
+ * so neither moves; the point is the way back.
+ */
+static void pinpage_test_drop_between_unmap_and_move(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct folio *f[2] = { pp_folio(ctx, 0), pp_folio(ctx, 0) };
+	struct pp_dropper d = { .ctx = ctx, .owner = a, .victim = f[0] };
+	unsigned long deadline = jiffies + 5 * HZ;
+	LIST_HEAD(list);
+	int i;
+
+	/* With an owner of references alive the hooks look every folio up. */
+	while (static_key_enabled(&pinpage_refs_in_use.key) &&
+	       time_before(jiffies, deadline))
+		msleep(50);
+	KUNIT_ASSERT_FALSE_MSG(test, static_key_enabled(&pinpage_refs_in_use.key),
+			       "an owner of references is still alive");
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, f[0], 1), 0);
+	for (i = 0; i < 2; i++)
+		folio_add_lru(f[i]);
+	lru_add_drain_all();
+	for (i = 0; i < 2; i++) {
+		KUNIT_ASSERT_TRUE(test, folio_isolate_lru(f[i]));
+		list_add_tail(&f[i]->lru, &list);
+	}
+	KUNIT_EXPECT_GT(test, migrate_pages(&list, pp_target_dropping, NULL,
+					    (unsigned long)&d, MIGRATE_SYNC,
+					    MR_SYSCALL, NULL), 0);
+	putback_movable_pages(&list);
+
+	KUNIT_EXPECT_NULL(test, d.victim);
+	KUNIT_EXPECT_GE(test, a->nr_isolate, 1);
+	pp_expect_balanced(test, a);
+	KUNIT_EXPECT_EQ(test, atomic_read(&a->owner.busy), 0);
+	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(f[0]));
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, f[0]));
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, f[1]));
+}
+
 /*
  * An owner that unpins before it drops its record leaves a record that no pin
  * backs: the folio is not moved (a pin taken later by someone else would read
@@ -2588,6 +2658,7 @@ static struct kunit_case pinpage_test_cases[] = {
 	KUNIT_CASE_PARAM(pinpage_test_unowned_pin, pp_order_gen_params),
 	KUNIT_CASE_PARAM(pinpage_test_extra_ref, pp_order_gen_params),
 	KUNIT_CASE_PARAM(pinpage_test_records_exceed_pins, pp_order_gen_params),
+	KUNIT_CASE(pinpage_test_drop_between_unmap_and_move),
 	KUNIT_CASE(pinpage_test_stale_records),
 	KUNIT_CASE(pinpage_test_add_during_isolate),
 	KUNIT_CASE(pinpage_test_drop_during_isolate),
