@@ -681,8 +681,9 @@ static enum pinpage_drop_result __pinpage_drop(struct xa_state *xas,
  * An owner should not drop pins while it is isolated for @folio (between a
  * successful ->isolate() and ->putback()), but teardown paths race with
  * migrations, so this is handled: before the migration's reference count
- * check, the drop makes that migration fail and the owner still gets its
- * ->putback(); after the check, pinpage_drop() waits until the migration is
+ * check, the drop makes that migration fail, or, once every owner dropped
+ * every pin, lets it go on as the migration of an unowned folio, and the
+ * owner still gets its ->putback(); after the check, pinpage_drop() waits until the migration is
  * over, and if the pins moved to a new folio meanwhile, it moves them back to
  * @folio, so that the caller can drop its pins on @folio as it intended.
  *
@@ -1280,14 +1281,6 @@ static bool has_unowned_pins(struct folio *folio, struct pinpage_counts owned)
 }
 
 /*
- * The compaction hint (pinpage_folio_movable()): the caller holds one
- * reference, and the folio is worth isolating only if the mappings and the
- * records explain every other one, as the migration's count check will
- * demand.  A folio with an extra plain reference (a pipe buffer, an skb
- * fragment, a FOLL_GET user) would have its owners isolated, and their I/O
- * stalled, on every pass for a check that always fails.
- */
-/*
  * Does @folio hold fewer pins or references than its records say?  Owners pin
  * before they record and drop the record before they unpin, so this means an
  * owner unpinned too early: a pin that someone else takes later would then
@@ -1302,6 +1295,14 @@ static bool records_exceed_pins(struct folio *folio, struct pinpage_counts owned
 	       (long)counts_to_refs(folio, owned);
 }
 
+/*
+ * The compaction hint (pinpage_folio_movable()): the caller holds one
+ * reference, and the folio is worth isolating only if the mappings and the
+ * records explain every other one, as the migration's count check will
+ * demand.  A folio with an extra plain reference (a pipe buffer, an skb
+ * fragment, a FOLL_GET user) would have its owners isolated, and their I/O
+ * stalled, on every pass for a check that always fails.
+ */
 bool __pinpage_folio_movable(struct folio *folio)
 {
 	struct pinpage_counts owned;
@@ -1852,7 +1853,7 @@ void __pinpage_migrate_folio(struct folio *src, struct folio *dst)
 		 * are no pins to move and no owner to repoint, only the node,
 		 * which stays until the owners are put back.
 		 */
-		VM_WARN_ON_ONCE_FOLIO(counts.pins || counts.refs, src);
+		WARN_ON_ONCE(counts.pins || counts.refs);
 		node->moved = true;
 		cur = __xa_store(&pinpage_xa, folio_pfn(dst), entry, 0);
 		WARN_ON_ONCE(xa_is_err(cur));	/* the slot was reserved */

@@ -1378,7 +1378,6 @@ static void pinpage_test_extra_ref(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
 }
 
-/* A record added after the isolation makes the reference count stale. */
 /* A get_new_folio callback for migrate_pages() that drops pins on the way. */
 struct pp_dropper {
 	struct pp_ctx *ctx;
@@ -1432,9 +1431,23 @@ static void pinpage_test_drop_between_unmap_and_move(struct kunit *test)
 		folio_add_lru(f[i]);
 	lru_add_drain_all();
 	for (i = 0; i < 2; i++) {
-		KUNIT_ASSERT_TRUE(test, folio_isolate_lru(f[i]));
+		if (!folio_isolate_lru(f[i]))
+			break;
+		/* Counted as isolate_folio_to_list() counts it. */
+		node_stat_mod_folio(f[i], NR_ISOLATED_ANON + folio_is_file_lru(f[i]),
+				    folio_nr_pages(f[i]));
 		list_add_tail(&f[i]->lru, &list);
 	}
+	if (i < 2) {
+		putback_movable_pages(&list);
+		KUNIT_FAIL(test, "folio %d is not on the LRU", i);
+		return;
+	}
+	/*
+	 * migrate_pages() tries a batch in MIGRATE_ASYNC first: both targets
+	 * are made before any count check, so the drop cannot come after the
+	 * check (it would then wait for f[0], which this task holds locked).
+	 */
 	KUNIT_EXPECT_GT(test, migrate_pages(&list, pp_target_dropping, NULL,
 					    (unsigned long)&d, MIGRATE_SYNC,
 					    MR_SYSCALL, NULL), 0);
@@ -1476,6 +1489,7 @@ static void pinpage_test_records_exceed_pins(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
 }
 
+/* A record added after the isolation makes the reference count stale. */
 static void pinpage_test_stale_records(struct kunit *test)
 {
 	struct pp_ctx *ctx = test->priv;
