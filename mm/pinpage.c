@@ -1263,6 +1263,24 @@ static int base_refs(struct folio *folio)
 }
 
 /*
+ * References of @folio beyond the caller's one, the mappings' and those of
+ * the @owned pins and references (negative: fewer than the records say).
+ */
+static long refs_surplus(struct folio *folio, struct pinpage_counts owned)
+{
+	return folio_ref_count(folio) - base_refs(folio) - 1 -
+	       (long)counts_to_refs(folio, owned);
+}
+
+/* Pins of a large folio beyond the @owned ones (0 for a small folio). */
+static long pins_surplus(struct folio *folio, struct pinpage_counts owned)
+{
+	if (!folio_test_large(folio))
+		return 0;
+	return atomic_read(&folio->_pincount) - (long)owned.pins;
+}
+
+/*
  * Does @folio carry pins beyond the @owned ones that records explain?  Exact
  * for large folios (_pincount); for small ones, any surplus of a whole
  * GUP_PIN_COUNTING_BIAS over the references the caller, the mappings and the
@@ -1271,13 +1289,9 @@ static int base_refs(struct folio *folio)
  */
 static bool has_unowned_pins(struct folio *folio, struct pinpage_counts owned)
 {
-	long extra;
-
 	if (folio_test_large(folio))
-		return atomic_read(&folio->_pincount) > (long)owned.pins;
-	extra = folio_ref_count(folio) - base_refs(folio) - 1 -
-		(long)counts_to_refs(folio, owned);
-	return extra >= (long)GUP_PIN_COUNTING_BIAS;
+		return pins_surplus(folio, owned) > 0;
+	return refs_surplus(folio, owned) >= (long)GUP_PIN_COUNTING_BIAS;
 }
 
 /*
@@ -1288,11 +1302,7 @@ static bool has_unowned_pins(struct folio *folio, struct pinpage_counts owned)
  */
 static bool records_exceed_pins(struct folio *folio, struct pinpage_counts owned)
 {
-	if (folio_test_large(folio) &&
-	    atomic_read(&folio->_pincount) < (long)owned.pins)
-		return true;
-	return folio_ref_count(folio) - base_refs(folio) - 1 <
-	       (long)counts_to_refs(folio, owned);
+	return pins_surplus(folio, owned) < 0 || refs_surplus(folio, owned) < 0;
 }
 
 /*
@@ -1312,13 +1322,8 @@ bool __pinpage_folio_movable(struct folio *folio)
 	rcu_read_lock();
 	owned = entry_counts(xa_load(&pinpage_xa, folio_pfn(folio)));
 	rcu_read_unlock();
-	if (!owned.pins && !owned.refs)
-		return false;
-	if (folio_test_large(folio) &&
-	    atomic_read(&folio->_pincount) != (long)owned.pins)
-		return false;
-	return folio_ref_count(folio) - base_refs(folio) - 1 ==
-	       (long)counts_to_refs(folio, owned);
+	return (owned.pins || owned.refs) && !pins_surplus(folio, owned) &&
+	       !refs_surplus(folio, owned);
 }
 
 /*
