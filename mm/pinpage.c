@@ -1031,11 +1031,7 @@ static unsigned long owner_forget(struct pinpage_owner *owner)
  * @owner's folios, so the owner's own references to its folios are stable
  * and it can drop its pins with pinpage_drop() on the folios it names.
  * Migrations that isolated @owner before its ->isolate() started refusing
- * are waited for; that wait is as bounded as the migration.  An owner that
- * switched to callbacks with other flags (see pinpage_move_out_of_movable())
- * uses it to wait for the migrations that started under the old ones; new
- * migrations may start meanwhile, so that wait ends at the first moment no
- * migration of the owner is in progress.
+ * are waited for; that wait is as bounded as the migration.
  *
  * Context: process context; may sleep.  Not from the owner's callbacks.
  */
@@ -1046,77 +1042,6 @@ void pinpage_owner_quiesce(struct pinpage_owner *owner)
 	wait_var_event(&owner->busy, !atomic_read(&owner->busy));
 }
 EXPORT_SYMBOL_GPL(pinpage_owner_quiesce);
-
-/**
- * pinpage_move_out_of_movable() - migrate owned folios out of MOVABLE and CMA
- * @folios: folios of which the caller holds owned pins.
- * @nr: number of entries; a folio may appear more than once.
- *
- * For an owner that kept pins in ZONE_MOVABLE or CMA as a bounded owner and
- * is about to use them in a way whose duration it cannot bound: it switches
- * to callbacks without %PINPAGE_BOUNDED_ISOLATE first (so that no new
- * migration puts its folios back there) and waits for migrations that chose
- * their target before (pinpage_owner_quiesce()), then moves the folios of
- * @folios that lie in ZONE_MOVABLE or CMA to other memory, through its own
- * callbacks like any migration.
- *
- * Context: process context; may sleep.  The caller must not hold locks that
- * its callbacks or the migration need.
- * Return: 0 when none of @folios lies in ZONE_MOVABLE or CMA any more,
- * -EAGAIN when some could not be moved now, -ENOMEM without memory.
- */
-int pinpage_move_out_of_movable(struct folio **folios, unsigned long nr)
-{
-	struct migration_target_control mtc = {
-		.nid = NUMA_NO_NODE,
-		.gfp_mask = GFP_USER | __GFP_NOWARN,
-		.reason = MR_LONGTERM_PIN,
-	};
-	unsigned long i, left = 0;
-	unsigned int flags;
-	bool drained = false;
-	LIST_HEAD(list);
-	int ret;
-
-	might_sleep();
-	for (i = 0; i < nr; i++) {
-		struct folio *folio = folios[i];
-
-		if (folio_is_longterm_pinnable(folio) ||
-		    (i && folio == folios[i - 1]))
-			continue;
-		if (!pinpage_can_move(folio)) {
-			left++;
-			continue;
-		}
-		if (!folio_test_lru(folio) && !drained) {
-			lru_add_drain_all();
-			drained = true;
-		}
-		if (!folio_isolate_lru(folio)) {
-			left++;
-			continue;
-		}
-		list_add_tail(&folio->lru, &list);
-		node_stat_mod_folio(folio, NR_ISOLATED_ANON +
-				    folio_is_file_lru(folio),
-				    folio_nr_pages(folio));
-	}
-	if (list_empty(&list))
-		return left ? -EAGAIN : 0;
-	/* No CMA target: PF_MEMALLOC_PIN; no ZONE_MOVABLE: no __GFP_MOVABLE. */
-	flags = memalloc_pin_save();
-	ret = migrate_pages(&list, alloc_migration_target, NULL,
-			    (unsigned long)&mtc, MIGRATE_SYNC, MR_LONGTERM_PIN,
-			    NULL);
-	memalloc_pin_restore(flags);
-	if (ret) {
-		putback_movable_pages(&list);
-		return ret < 0 ? ret : -EAGAIN;
-	}
-	return left ? -EAGAIN : 0;
-}
-EXPORT_SYMBOL_GPL(pinpage_move_out_of_movable);
 
 /**
  * pinpage_owner_destroy() - end an owner's life

@@ -1384,6 +1384,7 @@ struct pp_dropper {
 	struct pp_owner *owner;
 	struct folio *victim;	/* its pin goes when the second target is made */
 	unsigned int targets;
+	bool noio[8];		/* each target was made under PF_MEMALLOC_NOIO */
 };
 
 static struct folio *pp_target_dropping(struct folio *src, unsigned long private)
@@ -1395,6 +1396,8 @@ static struct folio *pp_target_dropping(struct folio *src, unsigned long private
 	 * before it isolates the owners of that folio: when the second one is
 	 * made, the owners of the first folio have stepped aside.
 	 */
+	if (d->targets < ARRAY_SIZE(d->noio))
+		d->noio[d->targets] = current->flags & PF_MEMALLOC_NOIO;
 	if (d->targets++ == 1 && d->victim) {
 		pp_unpin(d->ctx, d->owner, d->victim, 1);
 		d->victim = NULL;
@@ -1460,6 +1463,62 @@ static void pinpage_test_drop_between_unmap_and_move(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, __pinpage_folio_isolated(f[0]));
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, f[0]));
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, f[1]));
+}
+
+/*
+ * Once migrate_pages() has isolated an owner, the owner's users wait until
+ * the batch is over; one of them may serve the block device that reclaim
+ * would write to.  So the targets made after that must be allocated without
+ * I/O (PF_MEMALLOC_NOIO), and only those: the first target of the batch, the
+ * targets of a batch without owners and the caller afterwards are not.
+ */
+static void pinpage_test_noio_while_isolated(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct folio *f[2] = { pp_folio(ctx, 0), pp_folio(ctx, 0) };
+	struct pp_dropper d = { .ctx = ctx, .owner = a };
+	LIST_HEAD(list);
+	int i;
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, f[0], 1), 0);
+	for (i = 0; i < 2; i++)
+		folio_add_lru(f[i]);
+	lru_add_drain_all();
+	for (i = 0; i < 2; i++) {
+		if (!folio_isolate_lru(f[i]))
+			break;
+		node_stat_mod_folio(f[i], NR_ISOLATED_ANON + folio_is_file_lru(f[i]),
+				    folio_nr_pages(f[i]));
+		list_add_tail(&f[i]->lru, &list);
+	}
+	if (i < 2) {
+		putback_movable_pages(&list);
+		KUNIT_FAIL(test, "folio %d is not on the LRU", i);
+		return;
+	}
+	/*
+	 * The test's references keep both folios from moving: migrate_pages()
+	 * makes the batch's two targets in MIGRATE_ASYNC, then retries each
+	 * folio alone in MIGRATE_SYNC (one target each, f[0]'s owner isolated
+	 * only after its target was made).
+	 */
+	KUNIT_EXPECT_GT(test, migrate_pages(&list, pp_target_dropping, NULL,
+					    (unsigned long)&d, MIGRATE_SYNC,
+					    MR_SYSCALL, NULL), 0);
+	putback_movable_pages(&list);
+	KUNIT_EXPECT_FALSE(test, current->flags & PF_MEMALLOC_NOIO);
+	KUNIT_ASSERT_GE(test, d.targets, 2U);
+	KUNIT_EXPECT_GE(test, a->nr_isolate, 1);
+	KUNIT_EXPECT_FALSE_MSG(test, d.noio[0], "first target made without I/O");
+	KUNIT_EXPECT_TRUE_MSG(test, d.noio[1],
+			      "target made with I/O while an owner was isolated");
+	for (i = 2; i < min_t(int, d.targets, ARRAY_SIZE(d.noio)); i++)
+		KUNIT_EXPECT_FALSE_MSG(test, d.noio[i],
+				       "target %d of a one-folio batch made without I/O", i);
+	pp_expect_balanced(test, a);
+	pp_unpin(ctx, a, f[0], 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, f[0]));
 }
 
 /*
@@ -2673,6 +2732,7 @@ static struct kunit_case pinpage_test_cases[] = {
 	KUNIT_CASE_PARAM(pinpage_test_extra_ref, pp_order_gen_params),
 	KUNIT_CASE_PARAM(pinpage_test_records_exceed_pins, pp_order_gen_params),
 	KUNIT_CASE(pinpage_test_drop_between_unmap_and_move),
+	KUNIT_CASE(pinpage_test_noio_while_isolated),
 	KUNIT_CASE(pinpage_test_stale_records),
 	KUNIT_CASE(pinpage_test_add_during_isolate),
 	KUNIT_CASE(pinpage_test_drop_during_isolate),

@@ -211,7 +211,6 @@ long pinpage_pin_user_pages_unrecorded(const struct pinpage_ops *ops,
 				       unsigned long nr_pages,
 				       unsigned int gup_flags,
 				       struct page **pages);
-int pinpage_move_out_of_movable(struct folio **folios, unsigned long nr);
 void pinpage_unpin_user_pages(struct pinpage_owner *owner,
 			      struct page **pages, unsigned long nr_pages,
 			      bool make_dirty);
@@ -312,12 +311,6 @@ static inline long pinpage_pin_user_pages_unrecorded(const struct pinpage_ops *o
 {
 	return pin_user_pages_fast(start, nr_pages, gup_flags | FOLL_LONGTERM,
 				   pages);
-}
-
-static inline int pinpage_move_out_of_movable(struct folio **folios,
-					      unsigned long nr)
-{
-	return 0;
 }
 
 static inline void pinpage_unpin_user_pages(struct pinpage_owner *owner,

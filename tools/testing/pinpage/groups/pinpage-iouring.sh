@@ -8,7 +8,7 @@
 # PINPAGE-VM: APPEND="null_blk.nr_devices=1 null_blk.irqmode=2 null_blk.completion_nsec=1000000000"
 # PINPAGE-VM: TIMEOUT=600
 . /groups/lib.sh
-run_test pinpage_iouring 420 pinpage_iouring -T movable_bounded -T movable_offline -T cma_alloc \
+run_test pinpage_iouring 420 pinpage_iouring -T movable_buffers_leave -T movable_offline -T cma_alloc \
 	-T movable_ring_memory
 echo "# vmstat after the run:"
 grep pinpage /proc/vmstat | sed 's/^/# /'

@@ -20,6 +20,9 @@
  *  - rings_share_one_thp: the SQ/CQ rings of two NO_MMAP rings carved out of
  *    one THP in the block, as liburing's io_uring_queue_init_mem() does: two
  *    owners that copy one folio.
+ *  - iouring_buf_tmpfs_write_stall: a registered buffer faulted in the
+ *    block while a WRITE_FIXED from it waits in io-wq for a tmpfs inode lock
+ *    that another thread holds across a fault nobody serves.
  *  - bounded_owner_revoked: a gup_test owner that declares bounded isolation
  *    and then refuses every isolation: the block cannot go offline while it
  *    refuses, but after PINPAGE_BOUND_MS of refusals the VM revokes its
@@ -577,29 +580,54 @@ static int raw_setup(struct raw *r, char *rings, char *sqes)
 	return 0;
 }
 
-/* One NOP through @r: 0 when its CQE came back with @data, else -errno or -EIO. */
-static int raw_nop(struct raw *r, uint64_t data)
+/* Queue @sqe on @r and submit it without waiting: 0 or -errno. */
+static int raw_push(struct raw *r, const struct io_uring_sqe *sqe)
 {
 	unsigned int tail = __atomic_load_n(r->sq_tail, __ATOMIC_RELAXED);
-	unsigned int idx = tail & *r->sq_mask, head;
-	struct io_uring_cqe *cqe;
+	unsigned int idx = tail & *r->sq_mask;
 	int ret;
 
-	memset(&r->sqes[idx], 0, sizeof(r->sqes[idx]));
-	r->sqes[idx].opcode = IORING_OP_NOP;
-	r->sqes[idx].user_data = data;
+	r->sqes[idx] = *sqe;
 	r->sq_array[idx] = idx;
 	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
-	ret = syscall(__NR_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+	ret = syscall(__NR_io_uring_enter, r->fd, 1, 0, 0, NULL, 0);
 	if (ret != 1)
 		return ret < 0 ? -errno : -EIO;
+	return 0;
+}
+
+/* Wait for the next CQE of @r and consume it: its res in *@res, 0 or -errno. */
+static int raw_reap(struct raw *r, uint64_t *data, int *res)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head;
+
 	head = *r->cq_head;
+	if (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) &&
+	    syscall(__NR_io_uring_enter, r->fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return -errno;
 	if (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE))
 		return -EIO;
 	cqe = &r->cqes[head & *r->cq_mask];
-	ret = cqe->user_data == data && !cqe->res ? 0 : -EIO;
+	*data = cqe->user_data;
+	*res = cqe->res;
 	__atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
-	return ret;
+	return 0;
+}
+
+/* One NOP through @r: 0 when its CQE came back with @data, else -errno or -EIO. */
+static int raw_nop(struct raw *r, uint64_t data)
+{
+	struct io_uring_sqe sqe = { .opcode = IORING_OP_NOP, .user_data = data };
+	uint64_t got;
+	int ret, res;
+
+	ret = raw_push(r, &sqe);
+	if (!ret)
+		ret = raw_reap(r, &got, &res);
+	if (ret)
+		return ret;
+	return got == data && !res ? 0 : -EIO;
 }
 
 struct registrar {
@@ -707,6 +735,111 @@ TEST_F_TIMEOUT(adv, rings_share_one_thp, 120)
 	ASSERT_EQ(0, raw_nop(&r2, 2));
 	close(r1.fd);
 	close(r2.fd);
+}
+
+/* --- io_uring registered buffers --- */
+
+struct writer {
+	int fd;
+	const char *src;
+	ssize_t ret;
+	int err;
+};
+
+static void *writer_fn(void *arg)
+{
+	struct writer *w = arg;
+
+	w->ret = pwrite(w->fd, w->src, psize, 0);
+	w->err = w->ret < 0 ? errno : 0;
+	return NULL;
+}
+
+/*
+ * A registered buffer whose page was faulted in the block, and a
+ * WRITE_FIXED from it to a tmpfs file whose inode lock another thread holds
+ * across a fault that nobody serves (write() takes the lock, then faults on
+ * its source): the request sits in io-wq, in flight on the buffer, for as
+ * long as the process likes.  Tmpfs writes once counted as "bounded" use
+ * that kept the buffer in ZONE_MOVABLE.
+ */
+TEST_F_TIMEOUT(adv, iouring_buf_tmpfs_write_stall, 120)
+{
+	struct adv *a = &self->a;
+	struct io_uring_sqe sqe = { 0 };
+	struct raw r = { .fd = -1 };
+	struct writer w = { .fd = -1 };
+	char *stall, *buf, *rings, *back;
+	struct iovec iov;
+	uint64_t data = 0;
+	unsigned long i;
+	int res = 0, ret, reap;
+	pthread_t t;
+	double took;
+	long b;
+
+	stall = uffd_area(a, psize);
+	if (!stall)
+		SKIP(return, "userfaultfd without UFFD_USER_MODE_ONLY: %s", strerror(errno));
+	buf = map_movable(a, psize, false, &b);
+	if (!buf)
+		SKIP(return, "no page in an offlinable ZONE_MOVABLE block");
+	for (i = 0; i < psize; i++)
+		buf[i] = (char)(i * 7 + 3);
+	TH_LOG("buffer faulted at pfn %#llx, memory%ld", (unsigned long long)pfn_of(a, buf), b);
+	rings = mmap(NULL, 2 * RING_MEM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		     0);
+	ASSERT_NE(MAP_FAILED, rings);
+	ret = raw_setup(&r, rings, rings + RING_MEM);
+	ASSERT_EQ(0, ret) TH_LOG("io_uring_setup(IORING_SETUP_NO_MMAP): %s", strerror(-ret));
+	iov = (struct iovec){ buf, psize };
+	ASSERT_EQ(0, syscall(__NR_io_uring_register, r.fd, IORING_REGISTER_BUFFERS, &iov, 1))
+		TH_LOG("IORING_REGISTER_BUFFERS: %s", strerror(errno));
+	TH_LOG("after registration: the buffer at pfn %#llx (%s ZONE_MOVABLE)",
+	       (unsigned long long)pfn_of(a, buf), movable_pages(a, buf, 1) ? "in" : "out of");
+
+	w.fd = memfd_create("pinpage_adversary", MFD_CLOEXEC);
+	ASSERT_LE(0, w.fd) TH_LOG("memfd_create: %s", strerror(errno));
+	ASSERT_EQ(0, ftruncate(w.fd, 2 * psize));
+	w.src = stall;
+	ASSERT_EQ(0, pthread_create(&t, NULL, writer_fn, &w));
+	ASSERT_EQ(1, uffd_pending(a, 10000)) TH_LOG("write() did not fault on its source");
+
+	sqe.opcode = IORING_OP_WRITE_FIXED;
+	sqe.fd = w.fd;
+	sqe.addr = (uintptr_t)buf;
+	sqe.len = psize;
+	sqe.off = psize;
+	sqe.buf_index = 0;
+	sqe.user_data = 7;
+	ret = raw_push(&r, &sqe);
+	ASSERT_EQ(0, ret) TH_LOG("submitting WRITE_FIXED: %s", strerror(-ret));
+	usleep(300000);
+	ASSERT_EQ(*r.cq_head, __atomic_load_n(r.cq_tail, __ATOMIC_ACQUIRE))
+		TH_LOG("WRITE_FIXED did not wait for the inode lock");
+
+	ret = offline_within(a, b, OFFLINE_SECS, &took);
+	TH_LOG("offline of memory%ld with WRITE_FIXED waiting for a stalled inode lock: %s after %.1f s",
+	       b, ret ? strerror(-ret) : "done", took);
+	ASSERT_EQ(0, uffd_serve(a, stall, psize));
+	pthread_join(t, NULL);
+	reap = raw_reap(&r, &data, &res);
+	ASSERT_EQ(0, ret) TH_LOG("the block did not go offline within %d s", OFFLINE_SECS);
+	ASSERT_EQ(0, reap) TH_LOG("waiting for WRITE_FIXED: %s", strerror(-reap));
+	ASSERT_EQ((ssize_t)psize, w.ret) TH_LOG("write(): %s", strerror(w.err));
+	ASSERT_EQ(7ULL, data);
+	ASSERT_EQ((int)psize, res) TH_LOG("WRITE_FIXED: %s", strerror(-res));
+	back = malloc(psize);
+	ASSERT_NE(NULL, back);
+	ASSERT_EQ((ssize_t)psize, pread(w.fd, back, psize, psize));
+	for (i = 0; i < psize; i++)
+		ASSERT_EQ((char)(i * 7 + 3), back[i]) TH_LOG("WRITE_FIXED wrote other data at %lu", i);
+	ASSERT_EQ(0, memcmp(back, buf, psize)) TH_LOG("the buffer lost its data");
+	ASSERT_EQ(0UL, movable_pages(a, buf, 1)) TH_LOG("the registered buffer is in ZONE_MOVABLE");
+	free(back);
+	close(w.fd);
+	close(r.fd);
+	munmap(rings, 2 * RING_MEM);
 }
 
 /* --- the VM checks the promise: a bounded owner that refuses loses it --- */
