@@ -537,6 +537,19 @@ static int spare_grow(struct pinpage_node **spare, unsigned int size,
 	return *spare ? 0 : -ENOMEM;
 }
 
+/*
+ * Migration looks up folios without FOLL_PIN pins only where an owner of
+ * references can have records (pinpage_refs_possible()): kernel pages made
+ * movable by pinpage, and page cache folios of mappings marked here.
+ */
+static void note_refs_mapping(struct pinpage_owner *owner, struct folio *folio)
+{
+	unsigned long mapping = (unsigned long)folio->mapping;
+
+	if (owner_refs(owner) && mapping && !(mapping & PAGE_MAPPING_FLAGS))
+		mapping_set_pinpage_refs((struct address_space *)mapping);
+}
+
 /**
  * pinpage_add() - record pins of an owner on a folio
  * @owner: the owner, initialised with pinpage_owner_init().
@@ -588,6 +601,9 @@ int pinpage_add_gfp(struct pinpage_owner *owner, struct folio *folio,
 
 	if (WARN_ON_ONCE(!count || !owner->ops))
 		return -EINVAL;
+	if (owner->unrecorded)
+		return 0;
+	note_refs_mapping(owner, folio);
 	gfp &= GFP_RECLAIM_MASK;
 	might_sleep_if(gfpflags_allow_blocking(gfp));
 	for (;;) {
@@ -698,6 +714,8 @@ void pinpage_drop(struct pinpage_owner *owner, struct folio *folio,
 	enum pinpage_drop_result ret;
 
 	might_sleep();
+	if (owner->unrecorded)
+		return;
 	folio_get(folio);
 	for (;;) {
 		xas_set(&xas, folio_pfn(cur));
@@ -767,6 +785,8 @@ void pinpage_drop_nowait(struct pinpage_owner *owner, struct folio *folio,
 	struct folio *dst = NULL;
 	unsigned long flags;
 
+	if (owner->unrecorded)
+		return;
 	xas_lock_irqsave(&xas, flags);
 	ret = __pinpage_drop(&xas, owner, count, &dst);
 	xas_unlock_irqrestore(&xas, flags);
@@ -826,6 +846,8 @@ int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
 	int ret = 0;
 
 	might_sleep();
+	if (owner->unrecorded)
+		return 0;
 	while (i < nr) {
 		xas_lock_irq(&xas);
 		for (batch = 0; i < nr && batch < PINPAGE_BATCH; i = j, batch++) {
@@ -833,6 +855,7 @@ int pinpage_add_pages(struct pinpage_owner *owner, struct page **pages,
 			j = folio_run_end(pages, i, nr);
 			if (is_zero_folio(folio))
 				continue;	/* never pinned, see try_grab_folio() */
+			note_refs_mapping(owner, folio);
 			xas_set(&xas, folio_pfn(folio));
 			ret = __pinpage_add(&xas, owner, j - i, cookie + i,
 					    &spare, &size);
@@ -887,6 +910,8 @@ void pinpage_drop_pages(struct pinpage_owner *owner, struct page **pages,
 	unsigned int batch;
 
 	might_sleep();
+	if (owner->unrecorded)
+		return;
 	while (i < nr) {
 		xas_lock_irq(&xas);
 		for (batch = 0; i < nr && batch < PINPAGE_BATCH; i = j, batch++) {
@@ -957,9 +982,35 @@ static struct pinpage_kind *kind_get(const char *name)
 }
 
 /**
+ * pinpage_records_wanted() - would an owner made now record its pins?
+ * @ops: the callbacks of the owner about to be made.
+ *
+ * With vm.pinpage_migrate at 0, owners of FOLL_PIN pins made from then on
+ * record nothing, so that their pins cost what they cost without pinpage
+ * (and stay where they are, unowned, after the switch goes back to 1).
+ * Owners of references (%PINPAGE_REFERENCES: kernel pages, AIO rings) always
+ * record: their pages moved before pinpage existed and still do.  An owner
+ * with a cost of its own per use of its pins (io_uring counts requests in
+ * flight) asks this before it makes itself an owner at all.
+ *
+ * Context: any context.
+ * Return: true if an owner with @ops made now would record its pins.
+ */
+bool pinpage_records_wanted(const struct pinpage_ops *ops)
+{
+	return (ops->flags & PINPAGE_REFERENCES) ||
+	       READ_ONCE(sysctl_pinpage_migrate);
+}
+EXPORT_SYMBOL_GPL(pinpage_records_wanted);
+
+/**
  * pinpage_owner_init() - make an object a pin owner
  * @owner: the struct pinpage_owner embedded in the object.
  * @ops: its callbacks; must stay valid until pinpage_owner_destroy().
+ *
+ * If pinpage_records_wanted() is false for @ops, the owner records nothing
+ * for its whole life: pinpage_add() and its kin succeed without recording,
+ * the drops do nothing, and its pins never move.
  *
  * Context: process context; may sleep.
  */
@@ -972,6 +1023,14 @@ void pinpage_owner_init(struct pinpage_owner *owner,
 	owner->refused_first = 0;
 	owner->refused_last = 0;
 	atomic_set(&owner->revoked, 0);
+	owner->closing = false;
+	owner->unrecorded = !pinpage_records_wanted(ops);
+	if (owner->unrecorded) {
+		owner->id = 0;
+		owner->kind = NULL;
+		INIT_LIST_HEAD(&owner->list);
+		return;
+	}
 	/* Without an id, single pins with a cookie take a node. */
 	if (xa_alloc(&pinpage_owner_ids, &owner->id, owner,
 		     XA_LIMIT(1, PINPAGE_ID_MAX), GFP_KERNEL))
@@ -1023,20 +1082,24 @@ static unsigned long owner_forget(struct pinpage_owner *owner)
 }
 
 /**
- * pinpage_owner_quiesce() - wait until no migration calls into an owner
- * @owner: the owner, whose ->isolate() refuses from now on, or which just
- *	changed its callbacks.
+ * pinpage_owner_quiesce() - end the migrations of an owner's folios
+ * @owner: the owner, about to be torn down.
  *
- * For teardown: once it returns, no migration isolates, moves or puts back
- * @owner's folios, so the owner's own references to its folios are stable
- * and it can drop its pins with pinpage_drop() on the folios it names.
- * Migrations that isolated @owner before its ->isolate() started refusing
- * are waited for; that wait is as bounded as the migration.
+ * For teardown: from the call on, migrations refuse @owner's folios without
+ * calling its ->isolate(), for good; once it returns, no migration isolates,
+ * moves or puts back @owner's folios, so the owner's own references to its
+ * folios are stable and it can drop its pins with pinpage_drop() on the
+ * folios it names.  Migrations that isolated @owner before are waited for;
+ * that wait is as bounded as the migration.  Attempts to isolate the owner
+ * that start meanwhile (a retrying offline, compaction) keep ->busy up for
+ * a moment only, without a call into the owner, so they cannot starve the
+ * wait.
  *
  * Context: process context; may sleep.  Not from the owner's callbacks.
  */
 void pinpage_owner_quiesce(struct pinpage_owner *owner)
 {
+	WRITE_ONCE(owner->closing, true);
 	/* Pairs with the barrier after ->busy goes up, before ->isolate(). */
 	smp_mb();
 	wait_var_event(&owner->busy, !atomic_read(&owner->busy));
@@ -1058,7 +1121,9 @@ void pinpage_owner_destroy(struct pinpage_owner *owner)
 {
 	unsigned long left;
 
-	wait_var_event(&owner->busy, !atomic_read(&owner->busy));
+	if (owner->unrecorded)
+		return;
+	pinpage_owner_quiesce(owner);
 	if (atomic_long_read(&owner->nr_pins)) {
 		left = owner_forget(owner);
 		pr_err("owner %s destroyed with %ld pins recorded; removed %lu\n",
@@ -1538,10 +1603,20 @@ int __pinpage_isolate_folio(struct folio *folio, struct folio *dst,
 		}
 		owner = node->rec[i].owner;
 		cookie = node->rec[i].cookie;
+		if (READ_ONCE(owner->closing)) {
+			xas_unlock_irq(&xas);
+			ret = -EAGAIN;
+			break;
+		}
 		atomic_inc(&owner->busy);
 		xas_unlock_irq(&xas);
-		/* Pairs with pinpage_owner_quiesce(): it sees busy, or we its refusal. */
+		/* Pairs with pinpage_owner_quiesce(): it sees busy, or we closing. */
 		smp_mb__after_atomic();
+		if (unlikely(READ_ONCE(owner->closing))) {
+			owner_put(owner);
+			ret = -EAGAIN;
+			break;
+		}
 
 		ret = owner_isolate(owner, folio, cookie, mode);
 		trace_pinpage_isolate(folio, owner, ret);

@@ -20,6 +20,7 @@
 #include <kunit/test.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/file.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/jiffies.h>
@@ -33,6 +34,7 @@
 #include <linux/pinpage.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
+#include <linux/shmem_fs.h>
 #include <linux/zsmalloc.h>
 
 #include "internal.h"
@@ -1232,7 +1234,9 @@ static void pinpage_test_references(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, pp_add(ctx, r, src, 1), 0);
 	r->cur = src;
 	KUNIT_EXPECT_FALSE(test, folio_maybe_dma_pinned(src));
-	KUNIT_EXPECT_TRUE(test, pinpage_maybe_owned(src));
+	KUNIT_EXPECT_TRUE(test, __pinpage_folio_has_refs(src));
+	/* Not a kind of folio such owners hold: migration would not look. */
+	KUNIT_EXPECT_FALSE(test, pinpage_maybe_owned(src));
 	data = kmap_local_folio(src, 0);
 	data[0] = 0x5eed1234;
 	kunmap_local(data);
@@ -1519,6 +1523,49 @@ static void pinpage_test_noio_while_isolated(struct kunit *test)
 	pp_expect_balanced(test, a);
 	pp_unpin(ctx, a, f[0], 1);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, f[0]));
+}
+
+/*
+ * Migration looks up folios without FOLL_PIN pins only where an owner of
+ * references can hold them: pinpage's kernel pages (the kernel_page cases
+ * move them through the real migration) and the folios of a mapping in which
+ * such a reference was recorded.  Anonymous memory and other files' page
+ * cache are not looked up, whatever owners exist.
+ */
+static void pinpage_test_refs_lookup_scope(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct pp_owner *r = pp_owner_new(ctx, &pp_ref_ops);
+	struct folio *plain = pp_folio(ctx, 0), *f;
+	struct file *file;
+
+	KUNIT_ASSERT_TRUE(test, static_key_enabled(&pinpage_refs_in_use.key));
+	KUNIT_EXPECT_FALSE(test, pinpage_refs_possible(plain));
+	KUNIT_EXPECT_FALSE(test, pinpage_maybe_owned(plain));
+
+	file = shmem_kernel_file_setup("pinpage_kunit", PAGE_SIZE, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
+	f = shmem_read_folio(file->f_mapping, 0);
+	if (IS_ERR(f)) {
+		fput(file);
+		KUNIT_FAIL(test, "shmem_read_folio: %ld", PTR_ERR(f));
+		return;
+	}
+	KUNIT_EXPECT_FALSE(test, pinpage_refs_possible(f));
+	KUNIT_EXPECT_FALSE(test, pinpage_maybe_owned(f));
+
+	/* A recorded reference marks the mapping: its folios are looked up. */
+	folio_get(f);
+	KUNIT_EXPECT_EQ(test, pinpage_add(&r->owner, f, 1, 0), 0);
+	KUNIT_EXPECT_TRUE(test, mapping_pinpage_refs(file->f_mapping));
+	KUNIT_EXPECT_TRUE(test, pinpage_refs_possible(f));
+	KUNIT_EXPECT_TRUE(test, pinpage_maybe_owned(f));
+	pinpage_drop(&r->owner, f, 1);
+	folio_put(f);
+	KUNIT_EXPECT_TRUE(test, pinpage_refs_possible(f));
+	KUNIT_EXPECT_FALSE(test, pinpage_maybe_owned(f));
+	folio_put(f);
+	fput(file);
 }
 
 /*
@@ -2037,6 +2084,97 @@ static void pinpage_test_destroy_waits(struct kunit *test)
 	pp_expect_pins(test, dst, 1);
 	pp_unpin(ctx, b, dst, 1);
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
+}
+
+/* An isolation that keeps its owner busy for a while, then refuses. */
+static void pp_hook_slow(struct pp_owner *o, struct folio *folio)
+{
+	msleep(20);
+}
+
+struct pp_hammer {
+	struct folio *src, *dst;
+	struct completion quiesced;
+	struct pinpage_owner *owner;
+	unsigned long attempts;
+};
+
+/* Try to isolate the owners of h->src, over and over, as a retrying offline. */
+static int pp_hammer_fn(void *data)
+{
+	struct pp_hammer *h = data;
+
+	while (!kthread_should_stop()) {
+		folio_lock(h->src);
+		folio_lock(h->dst);
+		if (__pinpage_isolate_folio(h->src, h->dst, MIGRATE_SYNC) > 0)
+			__pinpage_putback_folio(h->src, true);
+		folio_unlock(h->dst);
+		folio_unlock(h->src);
+		h->attempts++;
+		cond_resched();
+	}
+	return 0;
+}
+
+static int pp_quiesce_fn(void *data)
+{
+	struct pp_hammer *h = data;
+
+	pinpage_owner_quiesce(h->owner);
+	complete_all(&h->quiesced);
+	return 0;
+}
+
+/*
+ * A stream of isolation attempts, each of which keeps the owner busy for
+ * 20 ms before it is refused (an io_uring buffer waiting for its requests),
+ * must not starve pinpage_owner_quiesce(); and once it returns, no attempt
+ * calls into the owner any more.
+ */
+static void pinpage_test_quiesce_not_starved(struct kunit *test)
+{
+	struct pp_ctx *ctx = test->priv;
+	struct pp_owner *a = pp_owner_new(ctx, &pp_ops);
+	struct pp_hammer h = {
+		.src = pp_folio(ctx, 0),
+		.dst = pp_folio(ctx, 0),
+		.owner = &a->owner,
+	};
+	struct task_struct *hammer, *quiescer;
+	unsigned long left;
+	int calls;
+
+	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, h.src, 1), 0);
+	a->hook = pp_hook_slow;
+	a->refuse = -EAGAIN;
+	init_completion(&h.quiesced);
+	hammer = kthread_run(pp_hammer_fn, &h, "pp_hammer");
+	if (IS_ERR(hammer))
+		kunit_skip(test, "cannot start a thread");
+	get_task_struct(hammer);
+	msleep(100);
+	quiescer = kthread_run(pp_quiesce_fn, &h, "pp_quiesce");
+	if (IS_ERR(quiescer)) {
+		kthread_stop_put(hammer);
+		kunit_skip(test, "cannot start a thread");
+	}
+	left = wait_for_completion_timeout(&h.quiesced, 3 * HZ);
+	KUNIT_EXPECT_NE_MSG(test, left, 0UL,
+			    "quiesce starved for 3 s by %lu isolation attempts",
+			    h.attempts);
+	calls = a->nr_isolate;
+	msleep(100);
+	KUNIT_EXPECT_EQ_MSG(test, a->nr_isolate, calls,
+			    "the owner was asked after quiesce returned");
+	kthread_stop_put(hammer);
+	/* Without the hammer, the quiesce ends in any case. */
+	wait_for_completion(&h.quiesced);
+	KUNIT_EXPECT_GT(test, h.attempts, 0UL);
+	a->refuse = 0;
+	a->hook = NULL;
+	pp_unpin(ctx, a, h.src, 1);
+	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, h.src));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2733,6 +2871,8 @@ static struct kunit_case pinpage_test_cases[] = {
 	KUNIT_CASE_PARAM(pinpage_test_records_exceed_pins, pp_order_gen_params),
 	KUNIT_CASE(pinpage_test_drop_between_unmap_and_move),
 	KUNIT_CASE(pinpage_test_noio_while_isolated),
+	KUNIT_CASE(pinpage_test_refs_lookup_scope),
+	KUNIT_CASE_SLOW(pinpage_test_quiesce_not_starved),
 	KUNIT_CASE(pinpage_test_stale_records),
 	KUNIT_CASE(pinpage_test_add_during_isolate),
 	KUNIT_CASE(pinpage_test_drop_during_isolate),

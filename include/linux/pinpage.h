@@ -59,8 +59,12 @@ struct pinpage_kind;
  *	references it holds with folio_get() (a kernel subsystem's own pages)
  *	rather than FOLL_PIN pins; "pins" then means those references
  *	throughout; such an owner records with pinpage_add() or
- *	pinpage_add_pages(), not through pinpage_pin_user_pages().  An owner
- *	that changes its ops keeps this flag as it was.
+ *	pinpage_add_pages(), not through pinpage_pin_user_pages().  Migration
+ *	looks for such records only on kernel pages made movable with
+ *	pinpage_set_page_movable() and on page cache folios whose mapping had
+ *	a folio recorded while it was in the mapping (recording marks the
+ *	mapping); records on other folios are not found.  An owner that
+ *	changes its ops keeps this flag as it was.
  * @isolate: asked before the VM migrates @folio, of which the owner holds
  *	pins.  The owner stops new use of the folio and makes sure that no DMA
  *	or CPU access through its pins is in flight, then returns 0; until
@@ -165,6 +169,10 @@ struct pinpage_ops {
  * @revoked: non-zero once the owner held such a migration off for
  *	%PINPAGE_BOUND_MS: it is treated as an owner without
  *	%PINPAGE_BOUNDED_ISOLATE from then on (see mm/pinpage.c).
+ * @unrecorded: the owner was made while vm.pinpage_migrate was 0: it records
+ *	nothing and nothing of it is tracked (see pinpage_records_wanted()).
+ * @closing: set by pinpage_owner_quiesce(): migrations no longer ask the
+ *	owner, they refuse its folios without calling ->isolate().
  *
  * Initialise with pinpage_owner_init() before the first pin and tear down with
  * pinpage_owner_destroy() after the last one is dropped.  The structure is
@@ -181,10 +189,13 @@ struct pinpage_owner {
 	u64 refused_first;
 	u64 refused_last;
 	atomic_t revoked;
+	bool unrecorded;
+	bool closing;
 } __aligned(8);
 
 #ifdef CONFIG_PINPAGE
 
+bool pinpage_records_wanted(const struct pinpage_ops *ops);
 void pinpage_owner_init(struct pinpage_owner *owner,
 			const struct pinpage_ops *ops);
 void pinpage_owner_quiesce(struct pinpage_owner *owner);
@@ -233,6 +244,11 @@ static inline bool pinpage_folio_isolated(struct folio *folio)
 #else /* !CONFIG_PINPAGE */
 
 #include <linux/mm.h>
+
+static inline bool pinpage_records_wanted(const struct pinpage_ops *ops)
+{
+	return false;
+}
 
 static inline void pinpage_owner_init(struct pinpage_owner *owner,
 				      const struct pinpage_ops *ops)

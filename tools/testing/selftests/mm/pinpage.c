@@ -30,7 +30,8 @@
  *    in place (pinpage_unowned_skipped).
  *  - pinpage.fork_during_migration: fork() racing with move_pages() keeps
  *    a pinned page the parent's; fails unless forks overlapped migrations.
- *  - pinpage.switch_off: vm.pinpage_migrate=0 restores the stock behaviour.
+ *  - pinpage.switch_off: vm.pinpage_migrate=0 restores the stock behaviour:
+ *    an owner made meanwhile records nothing and its pins never move.
  *  - pinpage.bad_input: bad writes to vm.pinpage_migrate and the debugfs
  *    files, bad arguments to every PIN_OWNED_TEST ioctl; nothing stays
  *    pinned.  pinpage.bad_input_huge_size: absurd sizes, without a warning.
@@ -369,6 +370,23 @@ static void pinpage_stats_log(struct __test_metadata *_metadata)
 		TH_LOG("pinpage stats: %s", line);
 	}
 	fclose(f);
+}
+
+/* The value of @key in pinpage's debugfs statistics, or -1. */
+static long stats_get(const char *key)
+{
+	char line[256], k[64];
+	long v, ret = -1;
+	FILE *f;
+
+	f = fopen(PINPAGE_STATS, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %ld", k, &v) == 2 && !strcmp(k, key))
+			ret = v;
+	fclose(f);
+	return ret;
 }
 
 /* --- gup_test owner ioctls: 0 or -errno --- */
@@ -2415,20 +2433,26 @@ TEST_F(pinpage, unowned_pin)
 	ASSERT_EQ(0, unowned_stop(c));
 }
 
-/* vm.pinpage_migrate=0: owned pins behave like any long-term pin. */
+/*
+ * vm.pinpage_migrate=0: owned pins behave like any long-term pin, and an
+ * owner made meanwhile records nothing (stock's cost), for good.
+ */
 TEST_F(pinpage, switch_off)
 {
 	struct pin_owned_test before[NR_OWNERS], after[NR_OWNERS];
 	struct pp_vmstat vs_before, vs_after;
 	struct pp_ctx *c = &self->c;
-	long ret;
+	long ret, pins0;
 	int err;
 
 	/* Teardown restores the saved value. */
 	ASSERT_EQ(0, write_file(PINPAGE_SYSCTL, "0"));
 	if (setup_buffer(_metadata, c, false, PLACE_ANY))
 		return;
+	pins0 = stats_get("owned_pins");
+	ASSERT_LE(0, pins0) TH_LOG("no owned_pins in " PINPAGE_STATS);
 	ASSERT_EQ(0, owner_start(c, 0, 0));
+	ASSERT_EQ(pins0, stats_get("owned_pins")) TH_LOG("pins recorded with the switch off");
 	record_pins(_metadata, c, 1u << 0, before);
 	if (prepare_move_or_skip(_metadata, c))
 		return;
@@ -2442,6 +2466,15 @@ TEST_F(pinpage, switch_off)
 	check_pins(_metadata, c, 1u << 0, before, after);
 	ASSERT_EQ(after[0].nr_isolate, before[0].nr_isolate);
 	ASSERT_EQ(after[0].nr_migrate, before[0].nr_migrate);
+
+	/* Switched on again: the owner made meanwhile still records nothing. */
+	ASSERT_EQ(0, write_file(PINPAGE_SYSCTL, "1"));
+	ASSERT_EQ(pins0, stats_get("owned_pins"));
+	ret = move_buffer(c);
+	err = errno;
+	check_not_moved(_metadata, c, ret, err);
+	check_pins(_metadata, c, 1u << 0, before, after);
+	ASSERT_EQ(after[0].nr_isolate, before[0].nr_isolate);
 }
 
 static const unsigned long owned_cmds[] = {

@@ -23,6 +23,9 @@
  *    into a third; owners shared and separate; unregistering one ring.
  *  - iou.with_gup_owner, iou.unowned_pin_stays: a gup_test owned pin next
  *    to io_uring's (both repointed), an unowned pin (nothing moves).
+ *  - iou.isolated_buffer_no_block: a READ_FIXED submitted while a migration
+ *    holds its buffer isolated goes to io-wq instead of sleeping in
+ *    io_uring_enter() with uring_lock held.
  *  - iou.long_inflight: a buffer under a slow read (null_blk completing
  *    after completion_nsec) does not move, an idle one of the same ring does.
  *  - iou.parked_pipe_read: a read parked on an empty pipe does not hold its
@@ -44,7 +47,8 @@
  *    data and never move back; the block goes offline, the area allocates.
  *  - iou.movable_ring_memory: the same memory in ZONE_MOVABLE leaves it at
  *    setup, as on stock (the owners are not bounded), works and moves.
- *  - iou.switch_off: vm.pinpage_migrate=0 keeps registered buffers in place.
+ *  - iou.switch_off: vm.pinpage_migrate=0 keeps registered buffers in place;
+ *    buffers registered meanwhile get no owner and never move.
  *
  * Needs root and CONFIG_PINPAGE (skips without them); anything else missing
  * (a second node, debugfs, gup_test, zram, null_blk, loopback TCP) fails.
@@ -1036,6 +1040,8 @@ static void ctx_teardown(struct __test_metadata *_metadata, struct ctx *c)
 	if (c->owned_pin) {
 		struct pin_owned_test args = { .owner = 0 };
 
+		/* Not slow, not refusing, for the next case. */
+		ioctl(c->gup_fd, PIN_OWNED_TEST_CONFIG, &args);
 		if (ioctl(c->gup_fd, PIN_OWNED_TEST_STOP, &args))
 			TH_LOG("PIN_OWNED_TEST_STOP: %s", strerror(errno));
 	}
@@ -1461,6 +1467,95 @@ TEST_F_TIMEOUT(iou, with_gup_owner, 60)
 	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_OWNED_TEST_STOP, &args));
 	c->owned_pin = false;
 	free(view);
+	check_released(_metadata, c);
+}
+
+struct one_mover {
+	char *addr;
+	int node;
+	int status;
+};
+
+static void *one_mover_fn(void *arg)
+{
+	struct one_mover *m = arg;
+
+	m->status = move_one(m->addr, m->node);
+	return NULL;
+}
+
+/*
+ * While a migration has a registered buffer isolated (here for
+ * PIN_OWNED_TEST_SLOW_MS: a gup_test owner of the same page takes its time
+ * to step aside after io_uring did), a READ_FIXED on it submitted inline
+ * must not sleep in io_uring_enter() with uring_lock held: it goes to io-wq,
+ * waits there and completes into the new page once the migration is over.
+ */
+TEST_F_TIMEOUT(iou, isolated_buffer_no_block, 60)
+{
+	struct pin_owned_test args = { .owner = 0 };
+	struct ctx *c = &self->c;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct one_mover m;
+	struct iovec iov;
+	uint64_t pfn0, t0;
+	char *buf, *data;
+	int fd, ret, res;
+	double took;
+	pthread_t t;
+	long off;
+
+	open_gup(_metadata, c);
+	buf = small_buf(_metadata, c, 1);
+	fd = tmpfs_file(c, psize);
+	ASSERT_LE(0, fd) TH_LOG("no tmpfs at /tmp or /dev/shm");
+	data = malloc(psize);
+	ASSERT_NE(NULL, data);
+	fill(data, psize, seed_of(33, 0));
+	ASSERT_EQ((ssize_t)psize, pwrite(fd, data, psize, 0));
+	ring_init(_metadata, c, 0, 8);
+	iov = (struct iovec){ buf, psize };
+	register_bufs(_metadata, c, 0, &iov, 1);
+	args.addr = (uintptr_t)buf;
+	args.size = psize;
+	args.flags = PIN_LONGTERM_TEST_FLAG_USE_WRITE;
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_OWNED_TEST_START, &args))
+		TH_LOG("PIN_OWNED_TEST_START: %s", strerror(errno));
+	c->owned_pin = true;
+	args.flags = PIN_OWNED_TEST_FLAG_SLOW;
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_OWNED_TEST_CONFIG, &args))
+		TH_LOG("PIN_OWNED_TEST_CONFIG(SLOW): %s", strerror(errno));
+	pfn0 = pfn_at(c, buf);
+
+	m = (struct one_mover){ buf, c->other, 0 };
+	ASSERT_EQ(0, pthread_create(&t, NULL, one_mover_fn, &m));
+	/* The migration is inside the gup_test owner's isolate by now. */
+	usleep(500000);
+	sqe = io_uring_get_sqe(&c->ring[0]);
+	io_uring_prep_read_fixed(sqe, fd, buf, psize, 0, 0);
+	t0 = now_ns();
+	ret = io_uring_submit(&c->ring[0]);
+	took = (now_ns() - t0) / 1e9;
+	TH_LOG("io_uring_enter() with the buffer isolated returned after %.2f s", took);
+	ASSERT_EQ(1, ret) TH_LOG("io_uring_submit: %s", strerror(-ret));
+	ret = wait_cqe(&c->ring[0], &cqe, 30);
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, ret) TH_LOG("waiting for READ_FIXED: %s", strerror(-ret));
+	res = cqe->res;
+	io_uring_cqe_seen(&c->ring[0], cqe);
+	ASSERT_EQ((int)psize, res) TH_LOG("READ_FIXED: %s", strerror(-res));
+	ASSERT_GT(1.5, took) TH_LOG("the submitter slept while the buffer was isolated");
+	ASSERT_EQ(c->other, m.status) TH_LOG("the page did not move: status %d", m.status);
+	ASSERT_NE(pfn0, pfn_at(c, buf));
+	off = check(buf, psize, seed_of(33, 0));
+	ASSERT_EQ(-1, off) TH_LOG("the read did not land in the new page (byte %ld)", off);
+
+	args.flags = 0;
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_OWNED_TEST_CONFIG, &args));
+	ASSERT_EQ(0, ioctl(c->gup_fd, PIN_OWNED_TEST_STOP, &args));
+	c->owned_pin = false;
+	free(data);
 	check_released(_metadata, c);
 }
 
@@ -2880,9 +2975,10 @@ TEST_F_TIMEOUT(iou, switch_off, 60)
 	struct ctx *c = &self->c;
 	uint64_t pfn0[NB], pfns[NB];
 	struct iovec iov[NB];
+	struct owners o0, o;
 	long long isolate;
 	char *buf;
-	int fd, i, st;
+	int fd, i, st, ret;
 
 	buf = small_buf(_metadata, c, NB);
 	page_iovs(iov, buf, NB);
@@ -2908,6 +3004,27 @@ TEST_F_TIMEOUT(iou, switch_off, 60)
 	move_all(_metadata, c, buf, NB, c->other);
 	write_check(_metadata, &c->ring[0], fd, buf, NB, 0, 16);
 	read_check(_metadata, &c->ring[0], fd, buf, NB, 0, 17);
+
+	/* Registered while off: no owner, no records, as on stock; never moved. */
+	ASSERT_EQ(0, io_uring_unregister_buffers(&c->ring[0]));
+	ASSERT_EQ(0, owners_read(&o0));
+	ASSERT_EQ(0, write_str(PINPAGE_SYSCTL, "0"));
+	ret = io_uring_register_buffers(&c->ring[0], iov, NB);
+	ASSERT_EQ(0, write_str(PINPAGE_SYSCTL, "1"));
+	ASSERT_EQ(0, ret) TH_LOG("registering with the switch off: %s", strerror(-ret));
+	ASSERT_EQ(0, owners_read(&o));
+	ASSERT_EQ(o0.nr, o.nr) TH_LOG("%d owners made with the switch off", o.nr - o0.nr);
+	ASSERT_EQ(o0.pins, o.pins);
+	ASSERT_EQ(0, pfns_of(c, buf, NB, pfn0));
+	for (i = 0; i < NB; i++) {
+		st = move_one(buf + i * psize, c->home);
+		ASSERT_NE(c->home, st) TH_LOG("page %d of a buffer registered while off moved", i);
+	}
+	ASSERT_EQ(0, pfns_of(c, buf, NB, pfns));
+	for (i = 0; i < NB; i++)
+		ASSERT_EQ(pfn0[i], pfns[i]) TH_LOG("page %d changed PFN", i);
+	write_check(_metadata, &c->ring[0], fd, buf, NB, 0, 18);
+	read_check(_metadata, &c->ring[0], fd, buf, NB, 0, 19);
 	check_released(_metadata, c);
 }
 
