@@ -1102,7 +1102,8 @@ void pinpage_owner_quiesce(struct pinpage_owner *owner)
 	WRITE_ONCE(owner->closing, true);
 	/* Pairs with the barrier after ->busy goes up, before ->isolate(). */
 	smp_mb();
-	wait_var_event(&owner->busy, !atomic_read(&owner->busy));
+	/* Acquire: the owner reads what ->migrate() wrote before busy fell. */
+	wait_var_event(&owner->busy, !atomic_read_acquire(&owner->busy));
 }
 EXPORT_SYMBOL_GPL(pinpage_owner_quiesce);
 
@@ -1171,7 +1172,8 @@ static bool owner_bounded(struct pinpage_owner *owner)
 /* Whether pinpage_pin_user_pages() may leave @owner's pins in MOVABLE/CMA. */
 bool pinpage_may_stay_movable(struct pinpage_owner *owner)
 {
-	return pinpage_enabled() && owner_bounded(owner);
+	/* An unrecorded owner's pins are plain ones: never there. */
+	return pinpage_enabled() && !owner->unrecorded && owner_bounded(owner);
 }
 
 /*

@@ -2734,7 +2734,8 @@ static void pinpage_test_kernel_page_freed_isolated(struct kunit *test)
 struct pp_zs_mapper {
 	struct zs_pool *pool;
 	unsigned long handle;
-	unsigned int hold_ms;
+	unsigned int hold_ms;	/* 0: until ->release, 10 s at most */
+	bool release;
 	struct completion mapped;
 	ktime_t unmapped_at;
 };
@@ -2742,10 +2743,19 @@ struct pp_zs_mapper {
 static int pp_zs_map_fn(void *data)
 {
 	struct pp_zs_mapper *m = data;
+	ktime_t deadline;
 
 	zs_map_object(m->pool, m->handle, ZS_MM_RO);
 	complete(&m->mapped);
-	mdelay(m->hold_ms);	/* zs_map_object() disabled preemption */
+	/* zs_map_object() disabled preemption: spin, do not sleep. */
+	if (m->hold_ms) {
+		mdelay(m->hold_ms);
+	} else {
+		deadline = ktime_add_ms(ktime_get(), 10000);
+		while (!READ_ONCE(m->release) &&
+		       ktime_before(ktime_get(), deadline))
+			cpu_relax();
+	}
 	WRITE_ONCE(m->unmapped_at, ktime_get());
 	zs_unmap_object(m->pool, m->handle);
 	return 0;
@@ -2783,6 +2793,7 @@ static struct task_struct *pp_zs_hold(struct pp_zs_mapper *m,
 	struct task_struct *t;
 
 	m->hold_ms = hold_ms;
+	m->release = false;
 	m->unmapped_at = 0;
 	reinit_completion(&m->mapped);
 	t = kthread_run(pp_zs_map_fn, m, "pp_zs_map");
@@ -2829,12 +2840,13 @@ static void pinpage_test_zsmalloc_mapped_object(struct kunit *test)
 
 	/* Asynchronous: refused while mapped, so nothing waits in there. */
 	page = pp_zs_page(pool, handles[0]);
-	t = pp_zs_hold(&m, 2000);
+	t = pp_zs_hold(&m, 0);
 	KUNIT_ASSERT_NOT_NULL(test, t);
 	ret = pp_kpage_migrate(page_folio(page), MIGRATE_ASYNC);
 	KUNIT_EXPECT_EQ_MSG(test, ktime_to_ns(READ_ONCE(m.unmapped_at)), 0,
 			    "the mapping ended before the migration: too slow to tell");
 	KUNIT_EXPECT_EQ(test, ret, 1);
+	WRITE_ONCE(m.release, true);
 	kthread_stop_put(t);
 	KUNIT_EXPECT_PTR_EQ(test, pp_zs_page(pool, handles[0]), page);
 

@@ -63,8 +63,7 @@ struct pinpage_kind;
  *	looks for such records only on kernel pages made movable with
  *	pinpage_set_page_movable() and on page cache folios whose mapping had
  *	a folio recorded while it was in the mapping (recording marks the
- *	mapping); records on other folios are not found.  An owner that
- *	changes its ops keeps this flag as it was.
+ *	mapping); records on other folios are not found.
  * @isolate: asked before the VM migrates @folio, of which the owner holds
  *	pins.  The owner stops new use of the folio and makes sure that no DMA
  *	or CPU access through its pins is in flight, then returns 0; until
