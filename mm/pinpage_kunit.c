@@ -1382,6 +1382,33 @@ static void pinpage_test_extra_ref(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, pp_no_records(ctx, dst));
 }
 
+/*
+ * Put @n new folios on the LRU and isolate them onto @list for a real
+ * migrate_pages(), counted as isolate_folio_to_list() counts them.
+ */
+static bool pp_lru_list(struct kunit *test, struct folio **f, int n,
+			struct list_head *list)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		folio_add_lru(f[i]);
+	lru_add_drain_all();
+	for (i = 0; i < n; i++) {
+		if (!folio_isolate_lru(f[i]))
+			break;
+		node_stat_mod_folio(f[i], NR_ISOLATED_ANON + folio_is_file_lru(f[i]),
+				    folio_nr_pages(f[i]));
+		list_add_tail(&f[i]->lru, list);
+	}
+	if (i < n) {
+		putback_movable_pages(list);
+		KUNIT_FAIL(test, "folio %d is not on the LRU", i);
+		return false;
+	}
+	return true;
+}
+
 /* A get_new_folio callback for migrate_pages() that drops pins on the way. */
 struct pp_dropper {
 	struct pp_ctx *ctx;
@@ -1424,7 +1451,6 @@ static void pinpage_test_drop_between_unmap_and_move(struct kunit *test)
 	struct pp_dropper d = { .ctx = ctx, .owner = a, .victim = f[0] };
 	unsigned long deadline = jiffies + 5 * HZ;
 	LIST_HEAD(list);
-	int i;
 
 	/* With an owner of references alive the hooks look every folio up. */
 	while (static_key_enabled(&pinpage_refs_in_use.key) &&
@@ -1434,22 +1460,8 @@ static void pinpage_test_drop_between_unmap_and_move(struct kunit *test)
 			       "an owner of references is still alive");
 
 	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, f[0], 1), 0);
-	for (i = 0; i < 2; i++)
-		folio_add_lru(f[i]);
-	lru_add_drain_all();
-	for (i = 0; i < 2; i++) {
-		if (!folio_isolate_lru(f[i]))
-			break;
-		/* Counted as isolate_folio_to_list() counts it. */
-		node_stat_mod_folio(f[i], NR_ISOLATED_ANON + folio_is_file_lru(f[i]),
-				    folio_nr_pages(f[i]));
-		list_add_tail(&f[i]->lru, &list);
-	}
-	if (i < 2) {
-		putback_movable_pages(&list);
-		KUNIT_FAIL(test, "folio %d is not on the LRU", i);
+	if (!pp_lru_list(test, f, 2, &list))
 		return;
-	}
 	/*
 	 * migrate_pages() tries a batch in MIGRATE_ASYNC first: both targets
 	 * are made before any count check, so the drop cannot come after the
@@ -1486,21 +1498,8 @@ static void pinpage_test_noio_while_isolated(struct kunit *test)
 	int i;
 
 	KUNIT_ASSERT_EQ(test, pp_pin(ctx, a, f[0], 1), 0);
-	for (i = 0; i < 2; i++)
-		folio_add_lru(f[i]);
-	lru_add_drain_all();
-	for (i = 0; i < 2; i++) {
-		if (!folio_isolate_lru(f[i]))
-			break;
-		node_stat_mod_folio(f[i], NR_ISOLATED_ANON + folio_is_file_lru(f[i]),
-				    folio_nr_pages(f[i]));
-		list_add_tail(&f[i]->lru, &list);
-	}
-	if (i < 2) {
-		putback_movable_pages(&list);
-		KUNIT_FAIL(test, "folio %d is not on the LRU", i);
+	if (!pp_lru_list(test, f, 2, &list))
 		return;
-	}
 	/*
 	 * The test's references keep both folios from moving: migrate_pages()
 	 * makes the batch's two targets in MIGRATE_ASYNC, then retries each
